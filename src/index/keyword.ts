@@ -1,0 +1,188 @@
+// BM25 keyword index over Chinese text: jieba words, character bigrams, or both (measured in
+// `npm run eval`; both is the default). Numbers and Latin words are whole tokens, and each
+// Chinese word is also indexed by its toneless pinyin, so that an English question naming
+// "Dengzhou" or "Qinzhou" finds 邓州 and 钦州.
+import { createRequire } from 'node:module';
+import { Jieba } from '@node-rs/jieba';
+import { pinyin } from 'pinyin-pro';
+
+export type KeywordMode = 'words' | 'bigrams' | 'both';
+
+const require = createRequire(import.meta.url);
+let jieba: Jieba | undefined;
+function segmenter(): Jieba {
+  // The dictionary takes ~100 ms to load: once per process, on first use.
+  jieba ??= Jieba.withDict(require('@node-rs/jieba/dict').dict);
+  return jieba;
+}
+
+// Question words and particles: common in questions, absent from the news, so they would
+// otherwise look like rare, decisive terms.
+const QUESTION_NOISE = /多少|哪些|哪个|哪家|哪里|哪儿|什么|怎么样|怎么|怎样|如何|为什么|是否|有没有|是不是|请问|吗|呢|吧|啊|\?|？/g;
+const STOP_WORDS = new Set('的 了 是 在 和 与 及 等 为 对 有 将 也 就 都 而 其 这 那 个 中 上 下 把 被 让 向 从 到 由 以 于 之 或 并 又 还 但 我 你 他 她 它 们 一 不 会 要 能 说 年 月 日'.split(' '));
+const CJK_RUN = /[\u3400-\u9fff\uf900-\ufaff]+/g;
+const ALNUM = /[A-Za-z]+|\d+(?:\.\d+)?%?/g;
+
+export function tokenize(text: string, mode: KeywordMode, isQuery = false): string[] {
+  const source = (isQuery ? text.replace(QUESTION_NOISE, ' ') : text).toLowerCase();
+  const tokens: string[] = [];
+  for (const m of source.matchAll(ALNUM)) tokens.push(m[0]);
+  const words = segmenter()
+    .cutForSearch(source, true)
+    .filter((word) => /^[\u3400-\u9fff]{2,}$/.test(word) && !STOP_WORDS.has(word));
+  if (mode !== 'bigrams') tokens.push(...words);
+  // Documents only: a query in Chinese has no Latin words to meet these tokens.
+  if (!isQuery) for (const word of words) if (word.length <= 4) tokens.push(pinyin(word, { toneType: 'none', type: 'array' }).join(''));
+  if (mode !== 'words') {
+    for (const m of source.matchAll(CJK_RUN)) {
+      const run = m[0];
+      for (let i = 0; i + 1 < run.length; i++) {
+        if (STOP_WORDS.has(run[i]) && STOP_WORDS.has(run[i + 1])) continue;
+        tokens.push(`${run[i]}${run[i + 1]}`);
+      }
+    }
+  }
+  // In 'both' mode a two-character jieba word and the same bigram are one term, counted twice:
+  // a deliberate boost for real words.
+  return tokens;
+}
+
+// Generic geographic words jieba tags as places: they name no particular place.
+const GENERIC_PLACES = new Set('城市 地方 当地 本地 全国 中国 国家 全省 全市 全区 全县 农村 城区 城乡 大街 街道 高原 西北 东北 西南 东南 华北 华南 华东 华中 沿海 内地 海外 各地 基层 新春 惠及 大国 新建'.split(' '));
+const ADMIN_SUFFIX = /(?:特别行政区|自治区|自治州|自治县|总工会|工会|集团|公司|省|市|县|区|州|镇|乡|村)$/;
+
+/** Places and organisations a Chinese question names (杭州市 → 杭州), for checking that an
+ * article is about them. Person names are left out: jieba tags too many common words as names. */
+export function namedEntities(question: string): string[] {
+  const found = new Set<string>();
+  for (const { word, tag } of segmenter().tag(question, true)) {
+    // nz (other proper nouns) only when long enough to be a name, such as 大庆油田.
+    if (tag !== 'ns' && tag !== 'nt' && !(tag === 'nz' && word.length >= 3)) continue;
+    const stem = word.replace(ADMIN_SUFFIX, '');
+    if (stem.length >= 2 && !GENERIC_PLACES.has(stem) && !GENERIC_PLACES.has(word)) found.add(stem);
+  }
+  return [...found];
+}
+
+export interface KeywordHit {
+  doc: number;
+  score: number;
+}
+
+interface SerializedKeywordIndex {
+  format: 1;
+  mode: KeywordMode;
+  k1: number;
+  b: number;
+  lengths: number[];
+  /** term → base64 of a Uint32Array [doc, tf, doc, tf, …] */
+  postings: Record<string, string>;
+}
+
+export class KeywordIndex {
+  readonly mode: KeywordMode;
+  private readonly k1 = 1.2;
+  private readonly b = 0.75;
+  private lengths: Uint32Array;
+  private averageLength: number;
+  private postings: Map<string, Uint32Array>;
+
+  private constructor(mode: KeywordMode, lengths: Uint32Array, postings: Map<string, Uint32Array>) {
+    this.mode = mode;
+    this.lengths = lengths;
+    this.postings = postings;
+    this.averageLength = lengths.length ? lengths.reduce((a, n) => a + n, 0) / lengths.length : 0;
+  }
+
+  get size(): number {
+    return this.lengths.length;
+  }
+
+  static build(texts: string[], mode: KeywordMode): KeywordIndex {
+    const lengths = new Uint32Array(texts.length);
+    const lists = new Map<string, number[]>();
+    texts.forEach((text, doc) => {
+      const counts = new Map<string, number>();
+      const tokens = tokenize(text, mode);
+      lengths[doc] = tokens.length;
+      for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+      for (const [term, tf] of counts) {
+        let list = lists.get(term);
+        if (!list) lists.set(term, (list = []));
+        list.push(doc, tf);
+      }
+    });
+    const postings = new Map<string, Uint32Array>();
+    for (const [term, list] of lists) postings.set(term, Uint32Array.from(list));
+    return new KeywordIndex(mode, lengths, postings);
+  }
+
+  search(query: string, k: number): KeywordHit[] {
+    const terms = [...new Set(tokenize(query, this.mode, true))];
+    const n = this.lengths.length;
+    if (n === 0 || terms.length === 0) return [];
+    const scores = new Map<number, number>();
+    for (const term of terms) {
+      const list = this.postings.get(term);
+      if (!list) continue;
+      const df = list.length / 2;
+      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      for (let i = 0; i < list.length; i += 2) {
+        const doc = list[i];
+        const tf = list[i + 1];
+        const norm = tf + this.k1 * (1 - this.b + (this.b * this.lengths[doc]) / this.averageLength);
+        scores.set(doc, (scores.get(doc) ?? 0) + (idf * tf * (this.k1 + 1)) / norm);
+      }
+    }
+    return [...scores]
+      .map(([doc, score]) => ({ doc, score }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, k);
+  }
+
+  /** Sum of the IDF of the question's terms that occur in `text`, over the ideal score (0..1):
+   * how much of the question one passage covers, whatever the article's headline says. */
+  coverage(query: string, text: string): number {
+    const terms = [...new Set(tokenize(query, this.mode, true))];
+    const present = new Set(tokenize(text, this.mode));
+    const n = Math.max(1, this.lengths.length);
+    let hit = 0;
+    let total = 0;
+    for (const term of terms) {
+      const df = (this.postings.get(term)?.length ?? 0) / 2;
+      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      total += idf;
+      if (present.has(term)) hit += idf;
+    }
+    return total > 0 ? hit / total : 0;
+  }
+
+  /** The best possible score for a query: every term matched once in an average document.
+   * Dividing by it gives a 0..~1 relevance that is comparable across questions. */
+  idealScore(query: string): number {
+    const terms = [...new Set(tokenize(query, this.mode, true))];
+    const n = Math.max(1, this.lengths.length);
+    return terms.reduce((sum, term) => {
+      const df = (this.postings.get(term)?.length ?? 0) / 2;
+      return sum + Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    }, 0);
+  }
+
+  toJSON(): SerializedKeywordIndex {
+    const postings: Record<string, string> = {};
+    for (const [term, list] of this.postings) postings[term] = Buffer.from(list.buffer, list.byteOffset, list.byteLength).toString('base64');
+    return { format: 1, mode: this.mode, k1: this.k1, b: this.b, lengths: [...this.lengths], postings };
+  }
+
+  static fromJSON(data: SerializedKeywordIndex): KeywordIndex {
+    if (data?.format !== 1 || !Array.isArray(data.lengths) || typeof data.postings !== 'object') {
+      throw new Error('keyword index has an unknown format');
+    }
+    const postings = new Map<string, Uint32Array>();
+    for (const [term, encoded] of Object.entries(data.postings)) {
+      const bytes = Buffer.from(encoded, 'base64');
+      postings.set(term, new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+    }
+    return new KeywordIndex(data.mode, Uint32Array.from(data.lengths), postings);
+  }
+}

@@ -1,0 +1,62 @@
+// Holds the live index for a running process. A reindex builds beside it; reload() swaps the
+// reference, so searches in flight finish on the snapshot they started with.
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { TextEmbedder } from './embeddings.ts';
+import { buildIndex, IndexMissingError, loadIndex, ReindexBusyError, type BuildProgress, type BuildSummary, type IndexSnapshot } from './store.ts';
+
+export class IndexService {
+  private snapshot?: IndexSnapshot;
+  private building?: Promise<BuildSummary>;
+
+  constructor(
+    private readonly config: Config,
+    private readonly embedder: TextEmbedder | undefined,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** The live snapshot; throws IndexMissingError before the first load. */
+  current(): IndexSnapshot {
+    if (!this.snapshot) throw new IndexMissingError(`No index loaded from INDEX_DIR=${this.config.indexDir}. Build it with \`npm run reindex\`.`);
+    return this.snapshot;
+  }
+
+  get isReindexing(): boolean {
+    return this.building !== undefined;
+  }
+
+  /** Loads the build that INDEX_DIR/current points at, if it is not the live one already. */
+  async reload(): Promise<IndexSnapshot> {
+    const next = await loadIndex(this.config.indexDir, this.embedder, this.config.hnsw.efSearch);
+    if (next.manifest.buildId !== this.snapshot?.manifest.buildId) {
+      this.snapshot = next;
+      this.logger?.info(`Index ${next.manifest.buildId} loaded: ${next.manifest.counts.articles} articles, ${next.manifest.counts.chunks} chunks`);
+    }
+    return this.snapshot!;
+  }
+
+  /** Loads the index, building it first when there is none yet. */
+  async loadOrBuild(onProgress?: (p: BuildProgress) => void): Promise<IndexSnapshot> {
+    try {
+      return await this.reload();
+    } catch (error) {
+      if (!(error instanceof IndexMissingError)) throw error;
+      this.logger?.info('No index yet: building it from CORPUS_DIR');
+      await this.reindex(onProgress);
+      return this.current();
+    }
+  }
+
+  /** Rebuilds from CORPUS_DIR while searches keep using the old snapshot, then swaps. */
+  async reindex(onProgress?: (p: BuildProgress) => void): Promise<BuildSummary> {
+    if (this.building) throw new ReindexBusyError('A reindex is already running in this process.');
+    this.building = buildIndex({ config: this.config, embedder: this.embedder, logger: this.logger, onProgress });
+    try {
+      const summary = await this.building;
+      await this.reload();
+      return summary;
+    } finally {
+      this.building = undefined;
+    }
+  }
+}

@@ -1,0 +1,361 @@
+// The persisted index: LangChain's HNSWLib store (hnswlib-node) for vectors, a BM25 keyword
+// index beside it, and a manifest. Builds go into INDEX_DIR/builds/<id>; INDEX_DIR/current is a
+// symlink swapped atomically, so a reader only ever sees a complete build.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { link, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
+import { Document } from '@langchain/core/documents';
+import hnswlib from 'hnswlib-node';
+import type { Config } from '../config.ts';
+import { loadCorpus } from '../corpus/index.ts';
+import type { Article, PageWarning } from '../corpus/types.ts';
+import { OperatorError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { CHUNKER_VERSION, chunkArticles, type Chunk } from './chunk.ts';
+import { EmbeddingUnavailableError, type TextEmbedder } from './embeddings.ts';
+import { KeywordIndex, type KeywordMode } from './keyword.ts';
+
+const { HierarchicalNSW } = hnswlib;
+export const INDEX_FORMAT = 1;
+const REBUILD = 'Rebuild it with `npm run reindex`.';
+
+export interface IndexManifest {
+  format: number;
+  buildId: string;
+  codeVersion: string;
+  builtAt: string;
+  buildSeconds: number;
+  /** null when the index was built without the embedding model: keyword retrieval only. */
+  embedding: { model: string; dimension: number } | null;
+  chunking: { size: number; overlap: number; version: number };
+  keyword: { mode: KeywordMode };
+  hnsw: { space: 'cosine'; m: number; efConstruction: number } | null;
+  pages: Record<string, { sha256: string; articles: number; chunks: number }>;
+  counts: { pages: number; articles: number; chunks: number; reusedVectors: number };
+  warnings: PageWarning[];
+}
+
+/** One loaded, immutable build. Searches hold a reference, so a reload never disturbs them. */
+export interface IndexSnapshot {
+  dir: string;
+  manifest: IndexManifest;
+  chunks: Chunk[];
+  articles: Article[];
+  articlesById: Map<string, Article>;
+  keyword: KeywordIndex;
+  /** Absent for keyword-only builds. */
+  vectors?: HNSWLib;
+}
+
+export class IndexMissingError extends OperatorError {}
+export class IndexInvalidError extends OperatorError {}
+export class ReindexBusyError extends OperatorError {}
+
+export const currentLink = (indexDir: string) => path.join(indexDir, 'current');
+const buildsDir = (indexDir: string) => path.join(indexDir, 'builds');
+const lockFile = (indexDir: string) => path.join(indexDir, 'reindex.lock');
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+export async function loadIndex(indexDir: string, embedder: TextEmbedder | undefined, efSearch: number): Promise<IndexSnapshot> {
+  let dir: string;
+  try {
+    dir = path.resolve(indexDir, await readlink(currentLink(indexDir)));
+  } catch {
+    throw new IndexMissingError(`No index in INDEX_DIR=${indexDir} yet. Build it with \`npm run reindex\`.`);
+  }
+  const read = async (name: string) => {
+    try {
+      return JSON.parse(await readFile(path.join(dir, name), 'utf8'));
+    } catch (error) {
+      throw new IndexInvalidError(`The index in ${dir} is damaged (${name}: ${(error as Error).message.split('\n')[0]}). ${REBUILD}`);
+    }
+  };
+  const manifest = (await read('manifest.json')) as IndexManifest;
+  if (manifest.format !== INDEX_FORMAT) {
+    throw new IndexInvalidError(`The index in ${dir} has format ${manifest.format}; this version reads format ${INDEX_FORMAT}. ${REBUILD}`);
+  }
+  if (manifest.embedding && embedder && manifest.embedding.model !== embedder.modelId) {
+    throw new IndexInvalidError(
+      `The index in ${dir} was built with the embedding model ${manifest.embedding.model} (dimension ${manifest.embedding.dimension}), but this configuration uses ${embedder.modelId}. ${REBUILD}`,
+    );
+  }
+  const chunks = (await read('chunks.json')) as Chunk[];
+  const articles = (await read('articles.json')) as Article[];
+  let keyword: KeywordIndex;
+  try {
+    keyword = KeywordIndex.fromJSON(await read('keyword.json'));
+  } catch (error) {
+    if (error instanceof IndexInvalidError) throw error;
+    throw new IndexInvalidError(`The index in ${dir} is damaged (keyword.json: ${(error as Error).message}). ${REBUILD}`);
+  }
+  if (chunks.length !== manifest.counts.chunks || keyword.size !== chunks.length || articles.length !== manifest.counts.articles) {
+    throw new IndexInvalidError(`The index in ${dir} is damaged (its files disagree on the number of chunks). ${REBUILD}`);
+  }
+  let vectors: HNSWLib | undefined;
+  if (manifest.embedding && embedder) {
+    try {
+      vectors = await HNSWLib.load(dir, embedder);
+    } catch (error) {
+      throw new IndexInvalidError(`The index in ${dir} is damaged (hnswlib.index: ${(error as Error).message.split('\n')[0]}). ${REBUILD}`);
+    }
+    const count = vectors.index.getCurrentCount();
+    if (count !== chunks.length || vectors.index.getNumDimensions() !== manifest.embedding.dimension) {
+      throw new IndexInvalidError(`The index in ${dir} is damaged (${count} vectors for ${chunks.length} chunks). ${REBUILD}`);
+    }
+    // LangChain never sets ef, so hnswlib would search with ef = 10 and miss neighbours.
+    vectors.index.setEf(Math.max(efSearch, 10));
+  }
+  return { dir, manifest, chunks, articles, articlesById: new Map(articles.map((a) => [a.id, a])), keyword, vectors };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building
+
+export interface BuildProgress {
+  phase: 'reading' | 'embedding' | 'indexing' | 'saving' | 'done';
+  done: number;
+  total: number;
+}
+
+export interface BuildOptions {
+  config: Pick<Config, 'corpusDir' | 'indexDir' | 'maxPageBytes' | 'chunking' | 'hnsw'>;
+  embedder?: TextEmbedder;
+  keywordMode?: KeywordMode;
+  logger?: Logger;
+  onProgress?: (progress: BuildProgress) => void;
+  batchSize?: number;
+}
+
+export interface BuildSummary {
+  manifest: IndexManifest;
+  dir: string;
+  seconds: number;
+  denseNotice?: string;
+}
+
+/** Builds a new index beside the live one and swaps it in. One build at a time (a lock file). */
+export async function buildIndex(options: BuildOptions): Promise<BuildSummary> {
+  const { config, logger } = options;
+  await mkdir(buildsDir(config.indexDir), { recursive: true });
+  const release = await acquireLock(config.indexDir);
+  const started = performance.now();
+  const buildId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..+/, '')}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+  const staging = path.join(buildsDir(config.indexDir), `${buildId}.partial`);
+  try {
+    options.onProgress?.({ phase: 'reading', done: 0, total: 1 });
+    const corpus = await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes });
+    for (const w of corpus.warnings) logger?.warn(`Skipped page ${w.file}: ${w.reason}`);
+    if (corpus.articles.length === 0) {
+      throw new OperatorError(
+        `CORPUS_DIR=${config.corpusDir} has no articles (${corpus.pages.length} readable pages, ${corpus.warnings.length} skipped). Add .txt or .md newspaper pages there, then run \`npm run reindex\` again. The live index was left as it was.`,
+      );
+    }
+    const chunks = chunkArticles(corpus.articles, config.chunking);
+    const pages: IndexManifest['pages'] = {};
+    for (const page of corpus.pages) {
+      const sha256 = createHash('sha256').update(page.text).digest('hex');
+      pages[page.file] = { sha256, articles: corpus.articles.filter((a) => a.file === page.file).length, chunks: chunks.filter((c) => c.file === page.file).length };
+    }
+
+    const previous = await loadPreviousForReuse(config, options.embedder);
+    let vectors: number[][] | undefined;
+    let reused = 0;
+    let denseNotice: string | undefined;
+    if (options.embedder) {
+      try {
+        ({ vectors, reused } = await embedChunks(chunks, options.embedder, previous, options));
+      } catch (error) {
+        if (!(error instanceof EmbeddingUnavailableError)) throw error;
+        if (previous?.manifest.embedding) {
+          throw new OperatorError(`${error.message}\nThe live index has vectors, so it was left as it was rather than replaced by a keyword-only one.`);
+        }
+        denseNotice = `${error.message}\nBuilt a keyword-only index: answers use keyword retrieval alone until the model is available and \`npm run reindex\` runs again.`;
+        logger?.warn(denseNotice);
+      }
+    }
+
+    options.onProgress?.({ phase: 'saving', done: 0, total: 1 });
+    await mkdir(staging, { recursive: true });
+    const keywordMode = options.keywordMode ?? 'both';
+    const keyword = KeywordIndex.build(chunks.map((c) => c.indexText), keywordMode);
+    let dimension = 0;
+    if (vectors && options.embedder) {
+      dimension = vectors[0].length;
+      const store = await buildVectorStore(vectors, chunks, options.embedder, config.hnsw, (done) =>
+        options.onProgress?.({ phase: 'indexing', done, total: chunks.length }),
+      );
+      await store.save(staging);
+    }
+    const manifest: IndexManifest = {
+      format: INDEX_FORMAT,
+      buildId,
+      codeVersion: codeVersion(),
+      builtAt: new Date().toISOString(),
+      buildSeconds: 0,
+      embedding: vectors && options.embedder ? { model: options.embedder.modelId, dimension } : null,
+      chunking: { size: config.chunking.size, overlap: config.chunking.overlap, version: CHUNKER_VERSION },
+      keyword: { mode: keywordMode },
+      hnsw: vectors ? { space: 'cosine', m: config.hnsw.m, efConstruction: config.hnsw.efConstruction } : null,
+      pages,
+      counts: { pages: corpus.pages.length, articles: corpus.articles.length, chunks: chunks.length, reusedVectors: reused },
+      warnings: corpus.warnings,
+    };
+    await writeFile(path.join(staging, 'chunks.json'), JSON.stringify(chunks));
+    await writeFile(path.join(staging, 'articles.json'), JSON.stringify(corpus.articles));
+    await writeFile(path.join(staging, 'keyword.json'), JSON.stringify(keyword));
+    manifest.buildSeconds = Number(((performance.now() - started) / 1000).toFixed(2));
+    // The manifest goes last: a build without one is never loaded.
+    await writeFile(path.join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2));
+
+    const finalDir = path.join(buildsDir(config.indexDir), buildId);
+    await rename(staging, finalDir);
+    await swapCurrent(config.indexDir, path.relative(config.indexDir, finalDir));
+    await pruneBuilds(config.indexDir, finalDir);
+    options.onProgress?.({ phase: 'done', done: 1, total: 1 });
+    return { manifest, dir: finalDir, seconds: manifest.buildSeconds, denseNotice };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+    await release();
+  }
+}
+
+async function embedChunks(chunks: Chunk[], embedder: TextEmbedder, previous: IndexSnapshot | undefined, options: BuildOptions) {
+  const known = new Map<string, number[]>();
+  if (previous?.vectors) {
+    previous.chunks.forEach((chunk, label) => known.set(chunk.id, previous.vectors!.index.getPoint(label)));
+  }
+  const vectors: number[][] = new Array(chunks.length);
+  const missing: number[] = [];
+  chunks.forEach((chunk, i) => {
+    const vector = known.get(chunk.id);
+    if (vector) vectors[i] = vector;
+    else missing.push(i);
+  });
+  const batch = options.batchSize ?? 32;
+  options.onProgress?.({ phase: 'embedding', done: 0, total: missing.length });
+  for (let i = 0; i < missing.length; i += batch) {
+    const ids = missing.slice(i, i + batch);
+    const embedded = await embedder.embedDocuments(ids.map((j) => chunks[j].indexText));
+    ids.forEach((j, n) => (vectors[j] = embedded[n]));
+    options.onProgress?.({ phase: 'embedding', done: Math.min(i + batch, missing.length), total: missing.length });
+  }
+  if (missing.length === 0 && chunks.length > 0) await embedder.embedQuery('检查'); // still proves the model loads
+  return { vectors, reused: chunks.length - missing.length };
+}
+
+/** Builds hnswlib with our M and efConstruction (LangChain's own initIndex uses the defaults),
+ * then hands it to LangChain's HNSWLib store. */
+export async function buildVectorStore(
+  vectors: number[][],
+  chunks: Chunk[],
+  embedder: TextEmbedder,
+  hnsw: { m: number; efConstruction: number; efSearch?: number },
+  onProgress?: (done: number) => void,
+): Promise<HNSWLib> {
+  const dimension = vectors[0].length;
+  const index = new HierarchicalNSW('cosine', dimension);
+  index.initIndex(Math.max(vectors.length, 1), hnsw.m, hnsw.efConstruction, 100);
+  vectors.forEach((vector, label) => {
+    index.addPoint(vector, label);
+    if (onProgress && label % 2000 === 0) onProgress(label);
+  });
+  if (hnsw.efSearch) index.setEf(hnsw.efSearch);
+  const store = new HNSWLib(embedder, { space: 'cosine', numDimensions: dimension, index });
+  const documents: Record<number, Document> = {};
+  chunks.forEach((chunk, label) => {
+    documents[label] = new Document({ pageContent: chunk.text, metadata: { label, chunkId: chunk.id, articleId: chunk.articleId } });
+  });
+  store.docstore.add(documents);
+  return store;
+}
+
+async function loadPreviousForReuse(config: BuildOptions['config'], embedder?: TextEmbedder): Promise<IndexSnapshot | undefined> {
+  try {
+    const snapshot = await loadIndex(config.indexDir, embedder, 10);
+    const same = snapshot.manifest.chunking;
+    if (same.size !== config.chunking.size || same.overlap !== config.chunking.overlap || same.version !== CHUNKER_VERSION) {
+      return { ...snapshot, vectors: undefined };
+    }
+    return snapshot;
+  } catch {
+    return undefined; // no usable previous build: embed everything
+  }
+}
+
+async function swapCurrent(indexDir: string, target: string): Promise<void> {
+  const temporary = `${currentLink(indexDir)}.${process.pid}.tmp`;
+  await rm(temporary, { force: true });
+  await symlink(target, temporary);
+  await rename(temporary, currentLink(indexDir)); // atomic on POSIX file systems
+}
+
+/** Keeps the new build and the one before it (a reader may still be loading that one). */
+async function pruneBuilds(indexDir: string, keep: string): Promise<void> {
+  const entries = (await readdir(buildsDir(indexDir))).filter((name) => !name.endsWith('.partial')).sort();
+  const others = entries.map((name) => path.join(buildsDir(indexDir), name)).filter((dir) => dir !== keep);
+  for (const dir of others.slice(0, Math.max(0, others.length - 1))) await rm(dir, { recursive: true, force: true });
+}
+
+async function acquireLock(indexDir: string): Promise<() => Promise<void>> {
+  const file = lockFile(indexDir);
+  // Written whole under a private name, then linked into place: link() fails if the lock exists,
+  // and a reader never sees a half-written lock.
+  const mine = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  await writeFile(mine, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await link(mine, file);
+        return () => rm(file, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const holder = readLock(file);
+        if (holder && isAlive(holder.pid)) {
+          throw new ReindexBusyError(`A reindex is already running (pid ${holder.pid}, started ${holder.startedAt}). Wait for it to finish.`);
+        }
+        await rm(file, { force: true }); // left behind by a process that died: take it over
+      }
+    }
+    throw new ReindexBusyError('Could not take the reindex lock. Try again.');
+  } finally {
+    await rm(mine, { force: true });
+  }
+}
+
+function readLock(file: string): { pid: number; startedAt: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+let cachedVersion: string | undefined;
+function codeVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  let commit = '';
+  try {
+    if (existsSync(new URL('../../.git', import.meta.url))) {
+      commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: new URL('../..', import.meta.url), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    }
+  } catch {
+    // not a git checkout: the package version alone
+  }
+  cachedVersion = commit ? `${pkg.version}+${commit}` : pkg.version;
+  return cachedVersion;
+}

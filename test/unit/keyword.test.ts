@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { KeywordIndex, namedEntities, tokenize } from '../../src/index/keyword.ts';
+
+const docs = [
+  '邓州市总工会为环卫工人免费提供爱心早餐，2000名环卫工人受益。',
+  '钦州市总组建一支由15名专职集体协商指导员组成的队伍。',
+  '青岛“惠工商城”服务平台上线，试运行3个月成交额度1500万元。',
+];
+
+test('BM25 ranks the document that shares the question\'s words first, for every tokenisation', () => {
+  for (const mode of ['words', 'bigrams', 'both'] as const) {
+    const index = KeywordIndex.build(docs, mode);
+    assert.equal(index.search('邓州的爱心早餐有多少环卫工人受益？', 3)[0].doc, 0, mode);
+    assert.equal(index.search('惠工商城成交额是多少', 3)[0].doc, 2, mode);
+    assert.deepEqual(index.search('完全无关的天气预报', 3), [], mode);
+  }
+});
+
+test('question words do not count as terms, numbers and Latin words are whole tokens', () => {
+  const tokens = tokenize('邓州有多少名环卫工人？AED 1400间', 'bigrams', true);
+  assert.ok(!tokens.some((t) => t.includes('多少')));
+  assert.ok(tokens.includes('aed') && tokens.includes('1400'));
+});
+
+test('an English question reaches Chinese place names through pinyin', () => {
+  const index = KeywordIndex.build(docs, 'both');
+  assert.equal(index.search('How many instructors are on Qinzhou\'s team?', 3)[0]?.doc, 1);
+  assert.equal(index.search('Dengzhou breakfast', 3)[0]?.doc, 0);
+});
+
+test('the index survives a JSON round trip unchanged', () => {
+  const index = KeywordIndex.build(docs, 'both');
+  const copy = KeywordIndex.fromJSON(JSON.parse(JSON.stringify(index)));
+  assert.deepEqual(copy.search('专职集体协商指导员', 3), index.search('专职集体协商指导员', 3));
+  assert.throws(() => KeywordIndex.fromJSON({} as never), /unknown format/);
+});
+
+test('named places and organisations are found; generic geographic words are not', () => {
+  assert.deepEqual(namedEntities('杭州市总工会为外卖骑手建设了多少个爱心驿站？'), ['杭州']);
+  assert.deepEqual(namedEntities('哪座城市的工会每天清早免费请扫大街的工人吃饭？'), []);
+  assert.ok(namedEntities('大庆油田今年有多少名职工获得全国五一劳动奖章？').includes('大庆油田'));
+});
