@@ -6,6 +6,7 @@ import { goldArticleId, loadQuestions, percent, quantile } from '../eval/questio
 import { KeywordIndex, type KeywordMode } from '../index/keyword.ts';
 import type { RetrievalMode } from '../retrieve/search.ts';
 import { createServices } from './shared.ts';
+import { evaluateAnswers } from '../eval/answers.ts';
 
 interface Row {
   name: string;
@@ -18,6 +19,7 @@ interface Row {
 }
 
 await runMain(async () => {
+  if (process.argv.includes('--answers')) return evaluateAnswers();
   const services = await createServices();
   const snapshot = await services.index.loadOrBuild();
   const questions = loadQuestions().filter((q) => q.type !== 'followup');

@@ -1,4 +1,6 @@
 // What the CLI entry points share: config, logger, embedder and a loaded index.
+import { Answerer } from '../answer/answer.ts';
+import { createChatModel } from '../answer/llm.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { createEmbeddings, type TextEmbedder } from '../index/embeddings.ts';
 import { IndexService } from '../index/service.ts';
@@ -12,14 +14,21 @@ export interface Services {
   embedder: TextEmbedder;
   index: IndexService;
   retriever: Retriever;
+  answerer: Answerer;
 }
 
-export async function createServices(config = loadConfig()): Promise<Services> {
-  const logger = createLogger(config.logLevel);
+export async function createServices(config = loadConfig(), logger: Logger = createLogger(config.logLevel)): Promise<Services> {
   const embedder = await createEmbeddings(config, logger);
   const index = new IndexService(config, embedder, logger);
   const retriever = new Retriever(() => index.current(), embedder, logger);
-  return { config, logger, embedder, index, retriever };
+  const llm = config.llm ? createChatModel(config.llm) : undefined;
+  const answerer = new Answerer({ retriever, index: () => index.current(), embedder, llm, logger });
+  return { config, logger, embedder, index, retriever, answerer };
+}
+
+/** Command-line tools log warnings only, unless LOG_LEVEL asks for more. */
+export function cliLogger(config: Config): Logger {
+  return createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn');
 }
 
 /** Progress for people on a terminal (a bar) and plain lines for logs and pipes. */

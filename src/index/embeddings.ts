@@ -102,16 +102,22 @@ async function loadPipeline({ model, modelPath, logger }: LocalEmbeddingsOptions
     env.allowRemoteModels = true;
     env.cacheDir = path.join(os.homedir(), '.cache', 'news-qa-bot', 'models');
   }
+  // Node reports start and end for every file but byte progress only for some: show both.
   let lastReport = 0;
   const progress = (event: { status?: string; file?: string; progress?: number }) => {
-    if (event.status !== 'progress' || !event.file?.endsWith('.onnx')) return;
-    const now = Date.now();
-    if (now - lastReport < 1000 && (event.progress ?? 0) < 100) return;
-    lastReport = now;
-    process.stderr.write(`Downloading ${model}/${event.file}: ${Math.round(event.progress ?? 0)}%\n`);
+    if (event.status === 'download') process.stderr.write(`Downloading ${model}/${event.file} …\n`);
+    else if (event.status === 'done' && event.file) process.stderr.write(`Downloaded ${model}/${event.file}\n`);
+    else if (event.status === 'progress' && Date.now() - lastReport > 1000) {
+      lastReport = Date.now();
+      process.stderr.write(`Downloading ${model}/${event.file}: ${Math.round(event.progress ?? 0)}%\n`);
+    }
   };
+  (env.backends.onnx as { logLevel?: string }).logLevel = 'error';
   try {
-    const extractor = await transformers.pipeline('feature-extraction', model, { dtype: 'q8', progress_callback: progress });
+    // Two intra-op threads match the default on 2 cores and vary less between runs (measured).
+    // Local files emit the same events: progress is only news when something is downloaded.
+    const options = { dtype: 'q8', progress_callback: modelPath ? undefined : progress, session_options: { intraOpNumThreads: 2, interOpNumThreads: 1 } };
+    const extractor = await (transformers.pipeline as (...args: unknown[]) => Promise<unknown>)('feature-extraction', model, options);
     logger?.info(`Embedding model ${model} loaded from ${modelPath ?? env.cacheDir}`);
     return extractor as unknown as FeatureExtractor;
   } catch (error) {

@@ -23,6 +23,18 @@ const STOP_WORDS = new Set('的 了 是 在 和 与 及 等 为 对 有 将 也 
 const CJK_RUN = /[\u3400-\u9fff\uf900-\ufaff]+/g;
 const ALNUM = /[A-Za-z]+|\d+(?:\.\d+)?%?/g;
 
+// Words repeat across a corpus: converting each once keeps large builds fast.
+const pinyinCache = new Map<string, string>();
+function pinyinOf(word: string): string {
+  let spelled = pinyinCache.get(word);
+  if (spelled === undefined) {
+    spelled = pinyin(word, { toneType: 'none', type: 'array' }).join('');
+    if (pinyinCache.size > 500_000) pinyinCache.clear();
+    pinyinCache.set(word, spelled);
+  }
+  return spelled;
+}
+
 export function tokenize(text: string, mode: KeywordMode, isQuery = false): string[] {
   const source = (isQuery ? text.replace(QUESTION_NOISE, ' ') : text).toLowerCase();
   const tokens: string[] = [];
@@ -32,7 +44,7 @@ export function tokenize(text: string, mode: KeywordMode, isQuery = false): stri
     .filter((word) => /^[\u3400-\u9fff]{2,}$/.test(word) && !STOP_WORDS.has(word));
   if (mode !== 'bigrams') tokens.push(...words);
   // Documents only: a query in Chinese has no Latin words to meet these tokens.
-  if (!isQuery) for (const word of words) if (word.length <= 4) tokens.push(pinyin(word, { toneType: 'none', type: 'array' }).join(''));
+  if (!isQuery) for (const word of words) if (word.length <= 4) tokens.push(pinyinOf(word));
   if (mode !== 'words') {
     for (const m of source.matchAll(CJK_RUN)) {
       const run = m[0];
@@ -62,6 +74,14 @@ export function namedEntities(question: string): string[] {
     if (stem.length >= 2 && !GENERIC_PLACES.has(stem) && !GENERIC_PLACES.has(word)) found.add(stem);
   }
   return [...found];
+}
+
+/** Nouns of a question (jieba tags n*, vn): the things it asks about. */
+export function nounsOf(question: string): string[] {
+  return segmenter()
+    .tag(question, true)
+    .filter(({ word, tag }) => (tag.startsWith('n') || tag === 'vn') && /^[\u3400-\u9fff]{2,}$/.test(word))
+    .map(({ word }) => word);
 }
 
 export interface KeywordHit {
@@ -121,7 +141,10 @@ export class KeywordIndex {
     const terms = [...new Set(tokenize(query, this.mode, true))];
     const n = this.lengths.length;
     if (n === 0 || terms.length === 0) return [];
-    const scores = new Map<number, number>();
+    // A dense score array: at 100k chunks a common term has tens of thousands of postings,
+    // and typed-array updates are several times faster than a Map.
+    const scores = new Float64Array(n);
+    const touched: number[] = [];
     for (const term of terms) {
       const list = this.postings.get(term);
       if (!list) continue;
@@ -131,13 +154,11 @@ export class KeywordIndex {
         const doc = list[i];
         const tf = list[i + 1];
         const norm = tf + this.k1 * (1 - this.b + (this.b * this.lengths[doc]) / this.averageLength);
-        scores.set(doc, (scores.get(doc) ?? 0) + (idf * tf * (this.k1 + 1)) / norm);
+        if (scores[doc] === 0) touched.push(doc);
+        scores[doc] += (idf * tf * (this.k1 + 1)) / norm;
       }
     }
-    return [...scores]
-      .map(([doc, score]) => ({ doc, score }))
-      .sort((a, b) => b.score - a.score)
-      .slice(0, k);
+    return topK(touched, scores, k);
   }
 
   /** Sum of the IDF of the question's terms that occur in `text`, over the ideal score (0..1):
@@ -158,9 +179,10 @@ export class KeywordIndex {
   }
 
   /** The best possible score for a query: every term matched once in an average document.
-   * Dividing by it gives a 0..~1 relevance that is comparable across questions. */
-  idealScore(query: string): number {
-    const terms = [...new Set(tokenize(query, this.mode, true))];
+   * Dividing by it gives a 0..~1 relevance that is comparable across questions. With
+   * `knownOnly`, words the corpus never uses (English function words) do not count. */
+  idealScore(query: string, knownOnly = false): number {
+    const terms = [...new Set(tokenize(query, this.mode, true))].filter((t) => !knownOnly || this.postings.has(t));
     const n = Math.max(1, this.lengths.length);
     return terms.reduce((sum, term) => {
       const df = (this.postings.get(term)?.length ?? 0) / 2;
@@ -185,4 +207,22 @@ export class KeywordIndex {
     }
     return new KeywordIndex(data.mode, Uint32Array.from(data.lengths), postings);
   }
+}
+
+/** The k best documents by score, without sorting every touched document. */
+function topK(docs: number[], scores: Float64Array, k: number): KeywordHit[] {
+  if (docs.length <= k * 4) return docs.map((doc) => ({ doc, score: scores[doc] })).sort((a, b) => b.score - a.score).slice(0, k);
+  const best: KeywordHit[] = [];
+  let floor = -Infinity;
+  for (const doc of docs) {
+    const score = scores[doc];
+    if (best.length >= k && score <= floor) continue;
+    best.push({ doc, score });
+    if (best.length > k * 2) {
+      best.sort((a, b) => b.score - a.score);
+      best.length = k;
+      floor = best[k - 1].score;
+    }
+  }
+  return best.sort((a, b) => b.score - a.score).slice(0, k);
 }

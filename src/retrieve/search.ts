@@ -86,6 +86,10 @@ export class Retriever {
     const embedMs = performance.now() - embedStart;
     const searchStart = performance.now();
 
+    // bge-small-zh bridges English to Chinese only weakly; for an English question the keyword
+    // side (which reaches Chinese names through pinyin) carries more weight.
+    const latin = isMostlyLatin(normalizedQuestion);
+    const denseWeight = latin ? 0.5 : 1;
     const fused = new Map<number, number>();
     const similarity = new Map<number, number>();
     if (mode !== 'keyword' && queryVector && snapshot.vectors) {
@@ -94,12 +98,12 @@ export class Retriever {
       hits.forEach(([document, distance], rank) => {
         const label = document.metadata.label as number;
         similarity.set(label, 1 - distance);
-        fused.set(label, (fused.get(label) ?? 0) + 1 / (RRF_K + rank + 1));
+        fused.set(label, (fused.get(label) ?? 0) + denseWeight / (RRF_K + rank + 1));
       });
     }
     const keyword = options.keywordIndex ?? snapshot.keyword;
     const keywordHits = mode === 'dense' ? [] : keyword.search(normalizedQuestion, depth);
-    const ideal = keyword.idealScore(normalizedQuestion) || 1;
+    const ideal = keyword.idealScore(normalizedQuestion, latin) || 1;
     const keywordMatch = new Map<number, number>();
     keywordHits.forEach((hit, rank) => {
       keywordMatch.set(hit.doc, Math.min(1, hit.score / ideal));
@@ -169,3 +173,10 @@ function cosine(a: number[], b: number[]): number {
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Mostly Latin letters: an English (or pinyin) question. */
+export function isMostlyLatin(text: string): boolean {
+  const latin = text.match(/[A-Za-z]/g)?.length ?? 0;
+  const han = text.match(/\p{Script=Han}/gu)?.length ?? 0;
+  return latin > han * 2;
+}

@@ -1,0 +1,38 @@
+// The LLM edge: any OpenAI-compatible chat endpoint (DeepSeek, Qwen, Moonshot, OpenAI, vLLM,
+// Ollama's /v1) through LangChain's ChatOpenAI, with a timeout and retries on 429 and 5xx.
+import { AIMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
+import { ChatOpenAI } from '@langchain/openai';
+import type { Config } from '../config.ts';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** What the answer pipeline needs from a chat model; tests and other providers plug in here. */
+export interface ChatModel {
+  readonly name: string;
+  complete(messages: ChatMessage[]): Promise<string>;
+}
+
+export function createChatModel(settings: NonNullable<Config['llm']>): ChatModel {
+  const model = new ChatOpenAI({
+    model: settings.model,
+    apiKey: settings.apiKey,
+    configuration: { baseURL: settings.baseUrl },
+    temperature: 0.2,
+    timeout: settings.timeoutMs,
+    // LangChain retries failed calls with backoff; it does not retry 4xx other than 429.
+    maxRetries: settings.maxRetries,
+  });
+  return {
+    name: `${settings.model} @ ${settings.baseUrl}`,
+    async complete(messages) {
+      const response = await model.invoke(
+        messages.map((m) => (m.role === 'system' ? new SystemMessage(m.content) : m.role === 'user' ? new HumanMessage(m.content) : new AIMessage(m.content))),
+      );
+      const content = response.content;
+      return typeof content === 'string' ? content : content.map((part) => ('text' in part ? part.text : '')).join('');
+    },
+  };
+}

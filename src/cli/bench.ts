@@ -1,0 +1,169 @@
+// npm run bench: speed and memory on this machine, in one run.
+//  1. cold index build (pages/s, chunks/s) against the bare model's throughput on the same chunks;
+//  2. warm retrieval latency over 200+ questions against one bare query embedding;
+//  3. the same retrieval over synthetic corpora of 10k and 100k chunks (the real chunks
+//     replicated with variations), and HNSW recall against an exact search at several ef.
+// Options: --sizes 10000,100000  --queries 240
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadCorpus } from '../corpus/index.ts';
+import { runMain } from '../errors.ts';
+import { loadQuestions, quantile } from '../eval/questions.ts';
+import { chunkArticles, type Chunk } from '../index/chunk.ts';
+import { KeywordIndex } from '../index/keyword.ts';
+import { buildIndex, buildVectorStore, type IndexSnapshot } from '../index/store.ts';
+import { IndexService } from '../index/service.ts';
+import { Retriever } from '../retrieve/search.ts';
+import { createServices } from './shared.ts';
+
+const argValue = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const peakRss = () => process.resourceUsage().maxRSS * 1024;
+
+async function time<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
+  const start = performance.now();
+  const value = await fn();
+  return [value, performance.now() - start];
+}
+
+await runMain(async () => {
+  const sizes = argValue('--sizes', '10000,100000').split(',').filter(Boolean).map(Number);
+  const queryCount = Number(argValue('--queries', '240'));
+  const services = await createServices();
+  const { config, embedder, logger } = services;
+  const out: string[] = [];
+  const say = (line: string) => {
+    out.push(line);
+    process.stdout.write(`${line}\n`);
+  };
+  say(`Benchmark on ${os.cpus().length} cores, Node ${process.version}, model ${embedder.modelId}, ${new Date().toISOString()}`);
+
+  // 1. Bare model throughput on exactly the chunks a build embeds, then a cold build.
+  const corpus = await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes });
+  const chunks = chunkArticles(corpus.articles, config.chunking);
+  const texts = chunks.map((c) => c.indexText);
+  await embedder.embedDocuments(texts.slice(0, 8)); // load the model: a build in a running bot finds it loaded
+  let [, bareMs] = await time(() => embedder.embedDocuments(texts));
+  const indexDir = mkdtempSync(path.join(os.tmpdir(), 'newsbot-bench-'));
+  try {
+    const buildConfig = { ...config, indexDir };
+    const [summary, buildMs] = await time(() => buildIndex({ config: buildConfig, embedder, logger }));
+    const buildRate = summary.manifest.counts.chunks / (buildMs / 1000);
+    // Measured on both sides of the build, the better kept: warm-up order must not flatter the ratio.
+    bareMs = Math.min(bareMs, (await time(() => embedder.embedDocuments(texts)))[1]);
+    const bareRate = chunks.length / (bareMs / 1000);
+    say('');
+    say('## Cold index build (seeds)');
+    say(`| pages | chunks | build | pages/s | chunks/s | bare model chunks/s | build / bare |`);
+    say(`|---|---|---|---|---|---|---|`);
+    say(`| ${summary.manifest.counts.pages} | ${summary.manifest.counts.chunks} | ${(buildMs / 1000).toFixed(2)} s | ${(summary.manifest.counts.pages / (buildMs / 1000)).toFixed(2)} | ${buildRate.toFixed(1)} | ${bareRate.toFixed(1)} | ${(buildRate / bareRate).toFixed(2)} |`);
+
+    // 2. Warm retrieval on the seed index against one bare query embedding.
+    const service = new IndexService(buildConfig, embedder, logger);
+    await service.reload();
+    const retriever = new Retriever(() => service.current(), embedder, logger);
+    const questions = benchQuestions(queryCount, chunks);
+    for (const q of questions.slice(0, 10)) await retriever.search(q); // warm-up
+    const embedTimes: number[] = [];
+    const searchTimes: number[] = [];
+    for (const q of questions) {
+      embedTimes.push((await time(() => embedder.embedQuery(q)))[1]);
+      searchTimes.push((await time(() => retriever.search(q, { k: 5 })))[1]);
+    }
+    say('');
+    say(`## Warm retrieval, ${questions.length} questions (hybrid, k = 5, ef = ${config.hnsw.efSearch})`);
+    say(`| corpus | retrieval p50 | retrieval p95 | bare query embedding p50 | p95 | p50 retrieval / embedding |`);
+    say(`|---|---|---|---|---|---|`);
+    const embedP50 = quantile(embedTimes, 0.5);
+    say(`| seeds (${chunks.length} chunks) | ${ms(quantile(searchTimes, 0.5))} | ${ms(quantile(searchTimes, 0.95))} | ${ms(embedP50)} | ${ms(quantile(embedTimes, 0.95))} | ${(quantile(searchTimes, 0.5) / embedP50).toFixed(2)} |`);
+
+    // 3. Synthetic corpora: the real chunks and their vectors, replicated with variations.
+    const base = service.current();
+    const baseVectors = base.chunks.map((_, label) => base.vectors!.index.getPoint(label));
+    const queryVectors = new Map<string, number[]>();
+    for (const q of questions) queryVectors.set(q, await embedder.embedQuery(q));
+    say('');
+    say('## Synthetic corpora (real chunks replicated with varied numbers, names and vectors)');
+    say('| chunks | HNSW build | keyword build | retrieval p50 | retrieval p95 | search only p50 (no embedding) | RSS after build | HNSW recall@10 vs exact, ef = 10 / 64 / 128 |');
+    say('|---|---|---|---|---|---|---|---|');
+    for (const size of sizes) {
+      const synthetic = replicate(base.chunks, baseVectors, size);
+      const [store, hnswMs] = await time(() => buildVectorStore(synthetic.vectors, synthetic.chunks, embedder, config.hnsw));
+      const [keyword, keywordMs] = await time(() => KeywordIndex.build(synthetic.chunks.map((c) => c.indexText), 'both'));
+      const snapshot: IndexSnapshot = { ...base, chunks: synthetic.chunks, keyword, vectors: store, articlesById: base.articlesById };
+      const syntheticRetriever = new Retriever(() => snapshot, embedder, logger);
+      const recall = [10, 64, 128].map((ef) => hnswRecall(store, synthetic.vectors, [...queryVectors.values()].slice(0, 100), ef));
+      store.index.setEf(config.hnsw.efSearch);
+      const full: number[] = [];
+      const searchOnly: number[] = [];
+      for (const q of questions.slice(0, 10)) await syntheticRetriever.search(q);
+      for (const q of questions) {
+        full.push((await time(() => syntheticRetriever.search(q, { k: 5 })))[1]);
+        searchOnly.push((await time(() => syntheticRetriever.search(q, { k: 5, queryVector: queryVectors.get(q) })))[1]);
+      }
+      say(`| ${size} | ${(hnswMs / 1000).toFixed(1)} s | ${(keywordMs / 1000).toFixed(1)} s | ${ms(quantile(full, 0.5))} | ${ms(quantile(full, 0.95))} | ${ms(quantile(searchOnly, 0.5))} | ${mb(process.memoryUsage().rss)} | ${recall.map((r) => r.toFixed(3)).join(' / ')} |`);
+    }
+    say('');
+    say(`Peak RSS of the whole run: ${mb(peakRss())}`);
+  } finally {
+    rmSync(indexDir, { recursive: true, force: true });
+  }
+});
+
+/** The evaluation questions, then questions made from chunk openings, up to `count`. */
+function benchQuestions(count: number, chunks: Chunk[]): string[] {
+  const questions = loadQuestions().map((q) => q.question);
+  for (let i = 0; questions.length < count; i++) {
+    const chunk = chunks[i % chunks.length];
+    const clause = chunk.text.replace(/^本报讯（[^）]*）/, '').split(/[，。；]/)[0].slice(0, 24);
+    questions.push(`${clause}是怎么回事？`);
+  }
+  return questions.slice(0, count);
+}
+
+/** Replicates chunks with changed numbers and a varying place, and vectors with small noise,
+ * so that the copies are near, not identical, neighbours. */
+function replicate(chunks: Chunk[], vectors: number[][], size: number): { chunks: Chunk[]; vectors: number[][] } {
+  const places = ['东城', '西城', '南岗', '北塘', '中原', '江岸', '河口', '山阳', '海湾', '湖滨'];
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const outChunks: Chunk[] = [];
+  const outVectors: number[][] = [];
+  for (let i = 0; i < size; i++) {
+    const source = chunks[i % chunks.length];
+    const copy = Math.floor(i / chunks.length);
+    const place = `${places[copy % places.length]}${copy}`;
+    const text = source.text.replace(/\d+/g, (d) => String((Number(d) + copy) % 100000)).replace(/(?<=[省市县区])/, place);
+    outChunks.push({ ...source, id: `${source.id}~${copy}`, articleId: `${source.articleId}~${copy}`, text, indexText: `${source.headline}\n${text}` });
+    const noisy = vectors[i % chunks.length].map((v) => v + (random() - 0.5) * 0.04);
+    const norm = Math.hypot(...noisy);
+    outVectors.push(noisy.map((v) => v / norm));
+  }
+  return { chunks: outChunks, vectors: outVectors };
+}
+
+/** Share of the exact top-10 neighbours (brute force) that HNSW returns at this ef. */
+function hnswRecall(store: { index: { setEf(ef: number): void; searchKnn(q: number[], k: number): { neighbors: number[] } } }, vectors: number[][], queries: number[][], ef: number): number {
+  store.index.setEf(ef);
+  const dim = vectors[0].length;
+  const flat = new Float32Array(vectors.length * dim);
+  vectors.forEach((v, i) => flat.set(v, i * dim));
+  let found = 0;
+  for (const q of queries) {
+    const dots = new Float32Array(vectors.length);
+    for (let i = 0; i < vectors.length; i++) {
+      let dot = 0;
+      for (let j = 0, o = i * dim; j < dim; j++) dot += flat[o + j] * q[j];
+      dots[i] = dot;
+    }
+    const exact = [...dots.keys()].sort((a, b) => dots[b] - dots[a]).slice(0, 10);
+    const approx = new Set(store.index.searchKnn(q, 10).neighbors);
+    found += exact.filter((label) => approx.has(label)).length;
+  }
+  return found / (queries.length * 10);
+}
