@@ -1,6 +1,6 @@
 // npm run chat (and npm start without TELEGRAM_BOT_TOKEN): a terminal conversation. Follow-ups
 // work; citations are printed below each answer.
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import type { Answerer } from '../answer/answer.ts';
 import type { Turn } from '../answer/types.ts';
 import type { IndexService } from '../index/service.ts';
@@ -16,30 +16,28 @@ export async function runChat(services: { answerer: Answerer; index: IndexServic
       `已收录 ${counts.pages} 个版面、${counts.articles} 篇报道。${HELP}\n` +
       '例如：上海今年建成了多少间职工工间休息室？\n\n',
   );
-  const rl = createInterface({ input, output, terminal: Boolean((input as NodeJS.ReadStream).isTTY) });
+  // The line iterator buffers input that arrives while an answer is being written (piped input
+  // arrives all at once); rl.question would drop it.
+  const isTerminal = Boolean((input as NodeJS.ReadStream).isTTY);
+  const rl = createInterface({ input, output: isTerminal ? output : undefined, terminal: isTerminal });
+  const prompt = () => (isTerminal ? rl.prompt() : output.write('问> '));
+  rl.setPrompt('问> ');
   let history: Turn[] = [];
+  prompt();
   try {
-    for (;;) {
-      let line: string;
-      try {
-        line = (await rl.question('问> ')).trim();
-      } catch {
-        break; // input closed (Ctrl-D, or the end of piped input)
-      }
-      if (!line) continue;
+    for await (const raw of rl) {
+      const line = raw.trim();
       if (line === '/quit' || line === '/exit') break;
-      if (line === '/help') {
-        output.write(`${HELP}\n\n`);
-        continue;
-      }
-      if (line === '/new') {
+      if (line === '/help') output.write(`${HELP}\n\n`);
+      else if (line === '/new') {
         history = [];
         output.write('好的，开始新话题。\n\n');
-        continue;
+      } else if (line) {
+        const answer = await services.answerer.answer(line, history);
+        output.write(`${answerAsText(answer)}\n\n`);
+        history = [...history, { question: answer.rewrittenQuestion ?? line, answer: answer.text, articleIds: answer.citations.map((c) => c.articleId) }].slice(-5);
       }
-      const answer = await services.answerer.answer(line, history);
-      output.write(`${answerAsText(answer)}\n\n`);
-      history = [...history, { question: answer.rewrittenQuestion ?? line, answer: answer.text, articleIds: answer.citations.map((c) => c.articleId) }].slice(-5);
+      prompt();
     }
   } finally {
     rl.close();

@@ -62,6 +62,16 @@ const lockFile = (indexDir: string) => path.join(indexDir, 'reindex.lock');
 // Loading
 
 export async function loadIndex(indexDir: string, embedder: TextEmbedder | undefined, efSearch: number): Promise<IndexSnapshot> {
+  try {
+    return await loadIndexOnce(indexDir, embedder, efSearch);
+  } catch (error) {
+    // A reindex may have swapped and pruned the build while we read it: read the new one.
+    if (error instanceof IndexInvalidError && /ENOENT/.test(error.message)) return loadIndexOnce(indexDir, embedder, efSearch);
+    throw error;
+  }
+}
+
+async function loadIndexOnce(indexDir: string, embedder: TextEmbedder | undefined, efSearch: number): Promise<IndexSnapshot> {
   let dir: string;
   try {
     dir = path.resolve(indexDir, await readlink(currentLink(indexDir)));
@@ -214,8 +224,9 @@ export async function buildIndex(options: BuildOptions): Promise<BuildSummary> {
 
     const finalDir = path.join(buildsDir(config.indexDir), buildId);
     await rename(staging, finalDir);
+    const previousDir = await readlink(currentLink(config.indexDir)).then((target) => path.resolve(config.indexDir, target), () => undefined);
     await swapCurrent(config.indexDir, path.relative(config.indexDir, finalDir));
-    await pruneBuilds(config.indexDir, finalDir);
+    await pruneBuilds(config.indexDir, [finalDir, previousDir]);
     options.onProgress?.({ phase: 'done', done: 1, total: 1 });
     return { manifest, dir: finalDir, seconds: manifest.buildSeconds, denseNotice };
   } finally {
@@ -236,6 +247,8 @@ async function embedChunks(chunks: Chunk[], embedder: TextEmbedder, previous: In
     if (vector) vectors[i] = vector;
     else missing.push(i);
   });
+  // Similar lengths together across the whole build (the embedder sorts only within a call).
+  missing.sort((a, b) => chunks[a].indexText.length - chunks[b].indexText.length);
   const batch = options.batchSize ?? 32;
   options.onProgress?.({ phase: 'embedding', done: 0, total: missing.length });
   for (let i = 0; i < missing.length; i += batch) {
@@ -294,11 +307,12 @@ async function swapCurrent(indexDir: string, target: string): Promise<void> {
   await rename(temporary, currentLink(indexDir)); // atomic on POSIX file systems
 }
 
-/** Keeps the new build and the one before it (a reader may still be loading that one). */
-async function pruneBuilds(indexDir: string, keep: string): Promise<void> {
-  const entries = (await readdir(buildsDir(indexDir))).filter((name) => !name.endsWith('.partial')).sort();
-  const others = entries.map((name) => path.join(buildsDir(indexDir), name)).filter((dir) => dir !== keep);
-  for (const dir of others.slice(0, Math.max(0, others.length - 1))) await rm(dir, { recursive: true, force: true });
+/** Keeps the new build and the one that was live until now (a reader may still be loading it). */
+async function pruneBuilds(indexDir: string, keep: (string | undefined)[]): Promise<void> {
+  for (const name of await readdir(buildsDir(indexDir))) {
+    const dir = path.join(buildsDir(indexDir), name);
+    if (!name.endsWith('.partial') && !keep.includes(dir)) await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function acquireLock(indexDir: string): Promise<() => Promise<void>> {

@@ -1,0 +1,70 @@
+// A small OpenAI-compatible chat server on 127.0.0.1 for tests: each request takes the next
+// scripted reply. The real LangChain client talks to it over HTTP.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Reply =
+  | { content: string; delayMs?: number }
+  | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
+  | ((request: ChatRequest) => Reply);
+
+export interface ChatRequest {
+  model: string;
+  messages: { role: string; content: string }[];
+}
+
+export interface FakeOpenAI {
+  baseUrl: string;
+  requests: ChatRequest[];
+  script(...replies: Reply[]): void;
+  close(): Promise<void>;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  return body;
+}
+
+export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+  const queue: Reply[] = [];
+  const requests: ChatRequest[] = [];
+  const server: Server = createServer(async (req, res) => {
+    if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'not found' } }));
+      return;
+    }
+    const request = JSON.parse(await readBody(req)) as ChatRequest;
+    requests.push(request);
+    const next = queue.shift() ?? { status: 500, body: { error: { message: 'no scripted reply left' } } };
+    const reply = typeof next === 'function' ? next(request) : next;
+    if (typeof reply === 'function') throw new Error('a scripted reply function must return a reply');
+    if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
+    if (res.destroyed) return;
+    if ('content' in reply) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          id: `chatcmpl-${requests.length}`,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: request.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: reply.content }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
+        }),
+      );
+    } else {
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers }).end(JSON.stringify(reply.body ?? { error: { message: `status ${reply.status}` } }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    script: (...replies) => queue.push(...replies),
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,47 @@
+// Real services over a private copy of the seeds: index built once per test file.
+import { cpSync } from 'node:fs';
+import path from 'node:path';
+import { Answerer } from '../../src/answer/answer.ts';
+import { createChatModel } from '../../src/answer/llm.ts';
+import type { Config } from '../../src/config.ts';
+import { createEmbeddings, type TextEmbedder } from '../../src/index/embeddings.ts';
+import { IndexService } from '../../src/index/service.ts';
+import { Retriever } from '../../src/retrieve/search.ts';
+import { testConfig } from './config.ts';
+import { tempDir } from './tmp.ts';
+
+export interface TestServices {
+  root: string;
+  config: Config;
+  embedder: TextEmbedder;
+  index: IndexService;
+  retriever: Retriever;
+  answerer(llm?: { baseUrl: string; timeoutMs?: number; maxRetries?: number }): Answerer;
+}
+
+export async function seedServices(extraPages: Record<string, string> = {}, env: Record<string, string> = {}): Promise<TestServices> {
+  const root = tempDir();
+  const corpusDir = path.join(root, 'corpus');
+  cpSync(path.resolve('seeds'), corpusDir, { recursive: true });
+  const { writeFileSync } = await import('node:fs');
+  for (const [name, text] of Object.entries(extraPages)) writeFileSync(path.join(corpusDir, name), text);
+  const config = testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: path.join(root, 'index'), ...env });
+  const embedder = await createEmbeddings(config);
+  const index = new IndexService(config, embedder);
+  await index.loadOrBuild();
+  const retriever = new Retriever(() => index.current(), embedder);
+  return {
+    root,
+    config,
+    embedder,
+    index,
+    retriever,
+    answerer: (llm) =>
+      new Answerer({
+        retriever,
+        index: () => index.current(),
+        embedder,
+        llm: llm ? createChatModel({ baseUrl: llm.baseUrl, apiKey: 'test-key', model: 'fake-model', timeoutMs: llm.timeoutMs ?? 5000, maxRetries: llm.maxRetries ?? 1 }) : undefined,
+      }),
+  };
+}

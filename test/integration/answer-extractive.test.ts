@@ -1,0 +1,75 @@
+// Extractive answers (the default, no keys) on the seeds, with the real model.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { goldArticleId, loadQuestions } from '../../src/eval/questions.ts';
+import { seedServices } from '../helpers/services.ts';
+
+const services = await seedServices();
+const answerer = services.answerer();
+const squash = (s: string) => s.replace(/\s/g, '');
+
+test('extractive answers to the fact questions hold their key number or name and cite the gold article', async () => {
+  const facts = loadQuestions().filter((q) => q.type === 'fact');
+  let held = 0;
+  let cited = 0;
+  const misses: string[] = [];
+  for (const q of facts) {
+    const answer = await answerer.answer(q.question);
+    assert.equal(answer.mode, 'extractive');
+    assert.equal(answer.refused, false, `${q.id} refused`);
+    if (q.facts.every((f) => squash(answer.text).includes(squash(f)))) held++;
+    else misses.push(`${q.id}: ${q.facts.join(', ')}`);
+    if (answer.citations[0]?.articleId === goldArticleId(q, services.index.current().articles)) cited++;
+  }
+  assert.ok(held / facts.length >= 0.9, `${held}/${facts.length} hold their facts; missing ${misses.join('; ')}`);
+  assert.ok(cited / facts.length >= 0.95, `${cited}/${facts.length} cite the gold article first`);
+});
+
+test('an answer reads as an answer: a lead line with a citation, whole sentences, used citations only', async () => {
+  const answer = await answerer.answer('陕煤集团的工会主席是谁？');
+  const [lead] = answer.text.split('\n');
+  assert.match(lead, /李向东.*。\[1\]$/);
+  assert.deepEqual(answer.citations.map((c) => c.n), [1]);
+  assert.ok(answer.citations[0].quote.includes('李向东'));
+  for (const line of answer.text.split('\n')) assert.match(line, /[。！？”）]\[\d\]$|。$/, `a sentence fragment: ${line}`);
+  assert.ok(answer.timings.totalMs >= answer.timings.retrieveMs);
+});
+
+test('for a number question the sentence holding the number comes first', async () => {
+  const answer = await answerer.answer('邓州市的“爱心早餐”项目每年制作成本是多少？');
+  assert.match(answer.text.split('\n')[0], /400余万元/);
+});
+
+test('unanswerable questions are refused plainly, with the closest headlines', async () => {
+  const answer = await answerer.answer('杭州市总工会为外卖骑手建设了多少个爱心驿站？');
+  assert.equal(answer.refused, true);
+  assert.deepEqual(answer.citations, []);
+  assert.match(answer.text, /^未在已收录的报道中找到/);
+  assert.match(answer.text, /没有提到“杭州”/);
+  assert.equal(answer.suggestions?.length, 3);
+});
+
+test('a covered topic with the asked figure missing says what is reported and that the rest is not', async () => {
+  const answer = await answerer.answer('上海市总工会2024年建设改善职工工间休息室计划投入多少资金？');
+  assert.equal(answer.refused, false);
+  assert.match(answer.text, /1000间/);
+  assert.match(answer.text, /报道中没有给出金额的具体数字/);
+});
+
+test('a follow-up carries the previous turn\'s article and terms', async () => {
+  const first = await answerer.answer('邓州市的爱心早餐项目每年制作成本多少？');
+  const history = [{ question: '邓州市的爱心早餐项目每年制作成本多少？', answer: first.text, articleIds: first.citations.map((c) => c.articleId) }];
+  const followUp = await answerer.answer('那有多少名志愿者参与？', history);
+  assert.match(followUp.rewrittenQuestion ?? '', /邓州/);
+  assert.equal(followUp.citations[0].articleId, first.citations[0].articleId);
+  assert.match(followUp.text, /65名志愿者/);
+  const standalone = await answerer.answer('浏阳大瑶镇有多少家花炮上下游企业？', history);
+  assert.equal(standalone.rewrittenQuestion, undefined, 'a standalone question is not rewritten');
+});
+
+test('questions in English and Traditional Chinese get answers in Simplified Chinese from the right article', async () => {
+  const english = await answerer.answer('How many volunteers take part in the Dengzhou free breakfast project?');
+  assert.match(english.citations[0]?.headline ?? '', /邓州/);
+  const traditional = await answerer.answer('浙江省總工會要求每年培育多少個省級職工文體活動優秀興趣小組？');
+  assert.match(traditional.text, /120个/);
+});
