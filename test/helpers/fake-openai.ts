@@ -26,7 +26,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return body;
 }
 
-export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+/** `whenIdle` answers requests when no scripted reply is queued (default: an error). */
+export async function startFakeOpenAI(whenIdle?: Reply): Promise<FakeOpenAI> {
   const queue: Reply[] = [];
   const requests: ChatRequest[] = [];
   const server: Server = createServer(async (req, res) => {
@@ -36,7 +37,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     }
     const request = JSON.parse(await readBody(req)) as ChatRequest;
     requests.push(request);
-    const next = queue.shift() ?? { status: 500, body: { error: { message: 'no scripted reply left' } } };
+    const next = queue.shift() ?? whenIdle ?? { status: 500, body: { error: { message: 'no scripted reply left' } } };
     const reply = typeof next === 'function' ? next(request) : next;
     if (typeof reply === 'function') throw new Error('a scripted reply function must return a reply');
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));

@@ -1,0 +1,37 @@
+// Builds the Telegraf app from services: one Composer per feature, wired here; handlers stay
+// thin and every reply goes through render.ts. Tests build the same app with real parts.
+import { Telegraf } from 'telegraf';
+import { ConversationStore } from './conversations.ts';
+import type { BotServices, BotState } from './context.ts';
+import { adminComposer } from './handlers/admin.ts';
+import { askComposer } from './handlers/ask.ts';
+import { helpComposer } from './handlers/help.ts';
+import { RateLimiter } from './limits.ts';
+import { TaskQueue } from './tasks.ts';
+
+export interface BotApp {
+  bot: Telegraf;
+  state: BotState;
+}
+
+export function createBot(services: BotServices): BotApp {
+  const { config, logger } = services;
+  const bot = new Telegraf(config.telegram.token!, {
+    telegram: { ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), webhookReply: false },
+    handlerTimeout: 60_000,
+  });
+  const state: BotState = {
+    ...services,
+    conversations: new ConversationStore(),
+    limiter: new RateLimiter(config.rateLimitPerMinute),
+    tasks: new TaskQueue(),
+    stats: { startedAt: Date.now(), questionsAnswered: 0 },
+    closing: false,
+  };
+  bot.use(helpComposer(state), adminComposer(state), askComposer(state));
+  bot.catch(async (error, ctx) => {
+    logger.error(`Update ${ctx.update.update_id} failed: ${(error as Error)?.message ?? String(error)}`);
+    if (ctx.chat) await ctx.reply('抱歉，出了点问题，请稍后再试。').catch(() => {});
+  });
+  return { bot, state };
+}
