@@ -20,13 +20,16 @@ export async function runChat(services: { answerer: Answerer; index: IndexServic
   // arrives all at once); rl.question would drop it.
   const isTerminal = Boolean((input as NodeJS.ReadStream).isTTY);
   const rl = createInterface({ input, output: isTerminal ? output : undefined, terminal: isTerminal });
-  const prompt = () => (isTerminal ? rl.prompt() : output.write('问> '));
+  // On a terminal the prompt waits for typing; with piped input the question is echoed instead,
+  // so the transcript reads question, answer, question, answer.
+  const prompt = () => isTerminal && rl.prompt();
   rl.setPrompt('问> ');
   let history: Turn[] = [];
   prompt();
   try {
     for await (const raw of rl) {
       const line = raw.trim();
+      if (!isTerminal && line) output.write(`问> ${line}\n`);
       if (line === '/quit' || line === '/exit') break;
       if (line === '/help') output.write(`${HELP}\n\n`);
       else if (line === '/new') {

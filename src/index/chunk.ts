@@ -9,7 +9,7 @@ export interface ChunkingOptions {
 }
 
 /** Bumped when the chunking rules change, so that old vectors are not reused. */
-export const CHUNKER_VERSION = 1;
+export const CHUNKER_VERSION = 2;
 
 export interface Chunk {
   id: string;
@@ -57,7 +57,14 @@ export function splitSentences(text: string): Span[] {
     }
     // The stack holds the closers still expected; a stray closer is ignored.
     if (OPENERS[ch]) stack.push(OPENERS[ch]);
-    else if (CLOSERS.has(ch) && stack.includes(ch)) stack.length = stack.lastIndexOf(ch);
+    else if (CLOSERS.has(ch) && stack.includes(ch)) {
+      stack.length = stack.lastIndexOf(ch);
+      // “……。” ends a sentence too, once every quote is closed.
+      if (stack.length === 0 && SENTENCE_END.has(text[i - 1])) {
+        push(i + 1);
+        continue;
+      }
+    }
     if (SENTENCE_END.has(ch) && stack.length === 0) {
       let end = i + 1;
       while (end < text.length && (CLOSERS.has(text[end]) || SENTENCE_END.has(text[end]))) end++;

@@ -27,7 +27,7 @@ test('a build writes the manifest with model, chunking, page hashes, counts and 
   assert.ok(manifest.counts.chunks >= 49);
   assert.equal(Object.keys(manifest.pages).length, 5);
   assert.match(Object.values(manifest.pages)[0].sha256, /^[0-9a-f]{64}$/);
-  assert.deepEqual(manifest.chunking, { size: 300, overlap: 60, version: 1 });
+  assert.deepEqual(manifest.chunking, { size: 300, overlap: 60, version: 2 });
   assert.ok(manifest.codeVersion && manifest.builtAt && manifest.buildSeconds > 0);
   assert.equal(manifest.counts.reusedVectors, 0);
 });

@@ -11,7 +11,7 @@ const article = (text: string, extra: Partial<Article> = {}): Article => ({
 test('sentences end at 。！？； and paragraph breaks, not inside quotes or numbers', () => {
   const text = '他说：“今年建成1400间。明年再建1000间！”记者获悉，投入3.5亿元；惠及6.2万人。\n第二段没有句号';
   const sentences = splitSentences(text).map((s) => text.slice(s.start, s.end));
-  assert.deepEqual(sentences, ['他说：“今年建成1400间。明年再建1000间！”记者获悉，投入3.5亿元；', '惠及6.2万人。', '第二段没有句号']);
+  assert.deepEqual(sentences, ['他说：“今年建成1400间。明年再建1000间！”', '记者获悉，投入3.5亿元；', '惠及6.2万人。', '第二段没有句号']);
 });
 
 test('chunks hold whole sentences within the size, overlap by trailing sentences, and carry the headline', () => {
