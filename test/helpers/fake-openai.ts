@@ -16,6 +16,7 @@ export interface ChatRequest {
 export interface FakeOpenAI {
   baseUrl: string;
   requests: ChatRequest[];
+  embeddingRequests: { input: string | string[]; model: string }[];
   script(...replies: Reply[]): void;
   close(): Promise<void>;
 }
@@ -30,7 +31,20 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export async function startFakeOpenAI(whenIdle?: Reply): Promise<FakeOpenAI> {
   const queue: Reply[] = [];
   const requests: ChatRequest[] = [];
+  const embeddingRequests: { input: string | string[]; model: string }[] = [];
   const server: Server = createServer(async (req, res) => {
+    if (req.method === 'POST' && req.url?.endsWith('/embeddings')) {
+      const body = JSON.parse(await readBody(req)) as { input: string | string[]; model: string; encoding_format?: string };
+      embeddingRequests.push(body);
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      const data = inputs.map((text, index) => {
+        const vector = characterVector(text);
+        const embedding = body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+        return { object: 'embedding', index, embedding };
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data, model: body.model, usage: { prompt_tokens: 1, total_tokens: 1 } }));
+      return;
+    }
     if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'not found' } }));
       return;
@@ -62,10 +76,19 @@ export async function startFakeOpenAI(whenIdle?: Reply): Promise<FakeOpenAI> {
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
+    embeddingRequests,
     script: (...replies) => queue.push(...replies),
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     }),
   };
+}
+
+/** A deterministic 64-dimensional bag-of-characters vector: texts sharing characters are near. */
+export function characterVector(text: string): number[] {
+  const vector = new Array(64).fill(0);
+  for (const ch of text) vector[ch.codePointAt(0)! % 64] += 1;
+  const norm = Math.hypot(...vector) || 1;
+  return vector.map((v) => v / norm);
 }
