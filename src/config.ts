@@ -89,7 +89,7 @@ const schema = z.object({
   MAX_QUESTION_CHARS: integer(500, 10, 4000, 'longer questions are refused politely'),
   RATE_LIMIT_PER_MINUTE: integer(10, 1, 1000, 'questions per user per minute'),
   LOG_LEVEL: z
-    .enum(['debug', 'info', 'warn', 'error', 'silent'])
+    .enum(['debug', 'info', 'warn', 'error', 'silent'], { errorMap: () => ({ message: 'must be one of debug, info, warn, error, silent' }) })
     .optional()
     .transform((v) => v ?? 'info'),
 });

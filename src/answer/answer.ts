@@ -2,6 +2,7 @@
 // → citation check. Refuses plainly when the articles do not say.
 import type { Article } from '../corpus/types.ts';
 import type { TextEmbedder } from '../index/embeddings.ts';
+import { GENERIC_NOUNS, namedEntities, nounsOf, tokenize } from '../index/keyword.ts';
 import type { IndexSnapshot } from '../index/store.ts';
 import type { Logger } from '../log.ts';
 import { isMostlyLatin, type Passage, type Retriever, type SearchResult } from '../retrieve/search.ts';
@@ -27,6 +28,8 @@ export interface AnswererOptions {
   embedder?: TextEmbedder;
   llm?: ChatModel;
   logger?: Logger;
+  /** Longer questions are refused politely (MAX_QUESTION_CHARS). */
+  maxQuestionChars?: number;
 }
 
 export class Answerer {
@@ -42,13 +45,22 @@ export class Answerer {
 
   async answer(question: string, history: Turn[] = []): Promise<Answer> {
     const started = performance.now();
+    const limit = this.options.maxQuestionChars ?? 500;
+    if (question.trim().length > limit) {
+      return { text: `问题太长了（${question.trim().length} 字），请精简到 ${limit} 字以内再问。`, citations: [], refused: true, mode: this.mode, timings: { totalMs: 0, retrieveMs: 0, generateMs: 0 } };
+    }
+    if (!/[\p{L}\p{N}]/u.test(question)) {
+      // 👍 or "？？" is not a question, and must not re-answer the previous one as a follow-up.
+      return { text: '请用文字写下你的问题，例如：上海今年建成了多少间职工工间休息室？', citations: [], refused: true, mode: this.mode, timings: { totalMs: 0, retrieveMs: 0, generateMs: 0 } };
+    }
     const snapshot = this.options.index();
     let searchQuestion = question.trim();
     let preferred: string[] = [];
     let rewritten: string | undefined;
     if (looksLikeFollowUp(searchQuestion, history)) {
       const previous = history[history.length - 1];
-      preferred = previous.articleIds ?? [];
+      // "那深圳盐田区呢？" asks the same about somewhere else: keep the question, not the article.
+      preferred = namedEntities(searchQuestion).length ? [] : (previous.articleIds ?? []);
       rewritten = (await this.rewriteWithLlm(searchQuestion, history)) ?? carryOverTerms(searchQuestion, previous);
       searchQuestion = rewritten;
     }
@@ -57,8 +69,16 @@ export class Answerer {
     const search = await this.options.retriever.search(searchQuestion, { k: 5 });
     const passages = preferFollowedArticles(search.results, preferred);
     const retrieveMs = performance.now() - retrieveStart;
-    const threshold = isMostlyLatin(question) ? RELEVANCE_THRESHOLD_LATIN : RELEVANCE_THRESHOLD;
-    const relevant = passages.filter((p) => p.score >= threshold && p.score >= (passages[0]?.score ?? 0) - 0.2);
+    const latin = isMostlyLatin(question);
+    const threshold = latin ? RELEVANCE_THRESHOLD_LATIN : RELEVANCE_THRESHOLD;
+    // The model's English is weak, so an English question must also share a word with the
+    // article (a name through its pinyin, an acronym): "What is the capital of France?" shares none.
+    const relevant = passages.filter(
+      (p) =>
+        p.score >= threshold &&
+        p.score >= (passages[0]?.score ?? 0) - 0.2 &&
+        (latin ? sharesLatinWord(question, snapshot.articlesById.get(p.articleId)) : !offTopic(question, p, snapshot.articlesById.get(p.articleId))),
+    );
     const timings = (generateStart: number) => ({
       totalMs: Math.round(performance.now() - started),
       retrieveMs: Math.round(retrieveMs),
@@ -130,7 +150,8 @@ export class Answerer {
 
 function refusal(question: string, search: SearchResult): Pick<Answer, 'text' | 'citations' | 'refused' | 'suggestions' | 'notice'> {
   const suggestions = search.results.slice(0, 3).map(({ headline, file }) => ({ headline, file }));
-  const missing = [...new Set(search.results.flatMap((r) => r.missingEntities))];
+  // Missing only if no result mentions it: one article's silence proves nothing.
+  const missing = search.results.length ? search.results[0].missingEntities.filter((e) => search.results.every((r) => r.missingEntities.includes(e))) : [];
   const topic = question.trim().replace(/[？?。！!]+$/, '').slice(0, 40);
   const lines = [`未在已收录的报道中找到“${topic}”的答案。`];
   if (missing.length) lines.push(`已收录的报道没有提到${missing.map((m) => `“${m}”`).join('、')}。`);
@@ -145,4 +166,25 @@ function preferFollowedArticles(results: Passage[], preferred: string[]): Passag
   if (followed.length === 0) return results;
   const lift = results[0].score;
   return [...followed.map((r) => ({ ...r, score: Math.max(r.score, lift) })), ...results.filter((r) => !preferred.includes(r.articleId))];
+}
+
+const ENGLISH_STOP = new Set('the and for are was were who what when where which how many much does did has have with from that this into its their they them about than then there these those will would could should won'.split(' '));
+
+/** An English question must share a word with the article: a name through its pinyin, an
+ * acronym. Numbers do not count: "2022" is in many articles. */
+function sharesLatinWord(question: string, article: Article | undefined): boolean {
+  if (!article) return false;
+  const words = (question.toLowerCase().match(/[a-z]{3,}/g) ?? []).filter((w) => !ENGLISH_STOP.has(w));
+  const articleTokens = new Set(tokenize(`${article.headline}\n${article.text}`, 'words'));
+  return words.some((w) => articleTokens.has(w) || articleTokens.has(w.replace(/s$/, '')));
+}
+
+/** A Chinese question whose every content noun is absent from the article, when the article is
+ * only loosely similar, is about something else ("北京的天气" finds an article about 北京). */
+function offTopic(question: string, passage: Passage, article: Article | undefined): boolean {
+  if (!article || (passage.similarity ?? 0) >= 0.5) return false;
+  const entities = namedEntities(question);
+  const nouns = nounsOf(question).filter((n) => !GENERIC_NOUNS.has(n) && !entities.some((e) => n.includes(e) || e.includes(n)));
+  const body = `${article.kicker ?? ''}${article.headline}${article.text}${article.summary ?? ''}`;
+  return nouns.length > 0 && nouns.every((n) => !body.includes(n));
 }

@@ -4,7 +4,7 @@
 import type { Article } from '../corpus/types.ts';
 import { splitSentences } from '../index/chunk.ts';
 import type { TextEmbedder } from '../index/embeddings.ts';
-import { nounsOf, type KeywordIndex } from '../index/keyword.ts';
+import { GENERIC_NOUNS, nounsOf, type KeywordIndex } from '../index/keyword.ts';
 import type { Logger } from '../log.ts';
 import type { Citation } from './types.ts';
 
@@ -25,21 +25,23 @@ export interface ExtractiveResult {
 
 const ASKS_NUMBER = /多少|几[个名家位项次场年月天人条份间元]?|哪一?年|何时|什么时候|哪天|多大|多长|多高|多久|比例|百分之|how many|how much|what year|when|what date|percentage/i;
 // What a "how many / how much" question counts, and how an answer must state it.
-const UNITS = '名|人|家|个|间|项|次|场|份|条|支|所|座|本|期|件|批|台|辆|万人';
+// 个 is left out: it counts anything, so "多少个" is answered by 1400间 as well.
+const UNITS = '名|人|家|间|项|次|场|份|条|支|所|座|本|期|件|批|台|辆|万人';
 function askedAmount(question: string): { stated: RegExp; label: string } | undefined {
   if (/多少(?:钱|资金|经费)|金额|价值|奖金|投入了?多少|how much/i.test(question)) {
     return { stated: /\d[\d.]*\s*(?:余|多)?\s*(?:万|亿)?元/, label: '金额' };
   }
+  if (/how many (?:\w+ )?(?:people|workers|members|staff|employees|volunteers|participants|contestants|players)\b/i.test(question)) {
+    return { stated: /\d[\d.]*\s*(?:余|多)?\s*(?:万)?(?:名|人)/, label: '人数' };
+  }
   const unit = new RegExp(`(?:多少|几)(${UNITS})`).exec(question)?.[1];
   if (!unit) return undefined;
   const units = unit === '名' || unit === '人' ? '名|人|人次' : unit;
-  return { stated: new RegExp(`\\d[\\d.]*\\s*(?:余|多)?\\s*(?:万|亿)?(?:${units})`), label: '相关' };
+  return { stated: new RegExp(`\\d[\\d.]*\\s*(?:余|多)?\\s*(?:万|亿)?(?:${units})`), label: '' };
 }
 const HAS_NUMBER = /\d|[一二三四五六七八九十百千万亿两][余多]?(?:名|人|家|个|项|间|元|万|亿|次|场|份|条|年|月|日|支|所|座|本|期)/;
 const OPENING = /^(?:本报讯|本报[\u4e00-\u9fff]{0,8}\d{1,2}月\d{1,2}日电)（[^）]{0,60}）/;
 const CREDIT = /\s*(?:本报(?:特约)?(?:记者|通讯员)\s*)?[\u4e00-\u9fff]{2,4}(?:\s+[\u4e00-\u9fff]{2,4})*\s*摄(?:\/\S+)?$/;
-// Words that carry the question's demand but rarely its topic: not evidence of a gap.
-const FILLER = new Set(['工会', '职工', '工人', '企业', '公司', '今年', '目前', '一共', '总共', '分别', '主要', '具体', '相关', '情况', '开展', '举办', '哪位']);
 
 /** Whole sentences of an article, cleaned for quoting: no 本报讯 opening, no photo credit. */
 export function articleSentences(article: Article): string[] {
@@ -68,7 +70,9 @@ export class ExtractiveAnswerer {
         const similarity = vectors ? dot(queryVector!, vectors[index]) : 0;
         const overlap = keyword.coverage(question, text);
         const hasNumber = HAS_NUMBER.test(text);
-        const score = similarity + overlap + (asksNumber && hasNumber ? 0.15 : 0) - 0.12 * articleRank;
+        // A sentence pointing back ("同样的场景在该市…") reads badly as the first line.
+        const pointsBack = /^(同样|该|此|这|其|他|她|它|上述|对此)/.test(text) ? 0.1 : 0;
+        const score = similarity + overlap + (asksNumber && hasNumber ? 0.15 : 0) - 0.12 * articleRank - pointsBack;
         scored.push({ articleRank, index, text, score, hasNumber });
       });
     }
@@ -108,7 +112,7 @@ export class ExtractiveAnswerer {
     const partial = (asksNumber && !chosen.some((s) => s.hasNumber)) || amountMissing || missing.length > 0;
     if (partial) {
       if (missing.length) lines.push(`不过，报道中没有提到${missing.map((t) => `“${t}”`).join('、')}的具体信息。`);
-      else lines.push(amountMissing ? `不过，报道中没有给出${amount!.label}的具体数字。` : '不过，报道中没有给出具体数字。');
+      else lines.push(amountMissing && amount!.label ? `不过，报道中没有给出${amount!.label}的具体数字。` : '不过，报道中没有给出具体数字。');
     }
 
     const citations: Citation[] = articleOrder.map((rank, i) => ({
@@ -129,7 +133,7 @@ export class ExtractiveAnswerer {
    * sentences cover little of the question: the sign of a fact the article does not report. */
   private missingTerms(question: string, article: Article, chosen: ScoredSentence[]): string[] {
     const body = `${article.headline}${article.kicker ?? ''}${article.text}`;
-    const words = nounsOf(question).filter((w) => !FILLER.has(w));
+    const words = nounsOf(question).filter((w) => !GENERIC_NOUNS.has(w));
     const unique = [...new Set(words)].filter((w) => !words.some((other) => other !== w && other.includes(w)));
     const missing = unique.filter((w) => !body.includes(w));
     const chosenText = chosen.map((s) => s.text).join('');

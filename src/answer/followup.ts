@@ -18,8 +18,12 @@ export function looksLikeFollowUp(question: string, history: Turn[]): boolean {
 /** Extractive rewriting: the previous question's places, organisations and key words are put in
  * front of the follow-up, so that retrieval looks in the same place. */
 export function carryOverTerms(question: string, previous: Turn): string {
-  const entities = namedEntities(previous.question);
-  const words = tokenize(previous.question, 'words', true).filter((w) => /^[\u3400-\u9fff]{2,}$/.test(w));
+  // A follow-up naming its own place or organisation replaces the previous one's.
+  const entities = namedEntities(question).length ? [] : namedEntities(previous.question);
+  const previousEntities = namedEntities(previous.question);
+  const words = tokenize(previous.question, 'words', true).filter(
+    (w) => /^[\u3400-\u9fff]{2,}$/.test(w) && !previousEntities.some((e) => w.includes(e) || e.includes(w)),
+  );
   const terms = [...new Set([...entities, ...words])].filter((t) => !question.includes(t)).slice(0, 6);
   const stripped = question.replace(/^(那么|那|对了|另外|还有)[，,]?/, '');
   return terms.length ? `${terms.join(' ')} ${stripped}` : stripped;

@@ -22,7 +22,7 @@ export async function createServices(config = loadConfig(), logger: Logger = cre
   const index = new IndexService(config, embedder, logger);
   const retriever = new Retriever(() => index.current(), embedder, logger);
   const llm = config.llm ? createChatModel(config.llm) : undefined;
-  const answerer = new Answerer({ retriever, index: () => index.current(), embedder, llm, logger });
+  const answerer = new Answerer({ retriever, index: () => index.current(), embedder, llm, logger, maxQuestionChars: config.maxQuestionChars });
   return { config, logger, embedder, index, retriever, answerer };
 }
 
@@ -33,14 +33,22 @@ export function cliLogger(config: Config): Logger {
 
 /** Progress for people on a terminal (a bar) and plain lines for logs and pipes. */
 export async function progressReporter(stream: NodeJS.WriteStream = process.stderr): Promise<{ update: (p: BuildProgress) => void; stop: () => void }> {
+  const label: Record<BuildProgress['phase'], string> = {
+    reading: 'reading and splitting pages',
+    embedding: 'embedding chunks',
+    indexing: 'building the vector and keyword indexes',
+    saving: 'saving',
+    done: 'done',
+  };
   if (!stream.isTTY) {
-    let lastLine = '';
+    let last = '';
     return {
       update: (p) => {
-        const percent = p.total ? Math.floor((p.done / p.total) * 10) * 10 : 0;
-        const line = `${p.phase} ${percent}%`;
-        if (line !== lastLine) stream.write(`reindex: ${p.phase} ${p.done}/${p.total}\n`);
-        lastLine = line;
+        // Embedding is the long phase: its count every ~10%; other phases once.
+        const step = p.phase === 'embedding' && p.total ? `${p.done}/${p.total}` : '';
+        const line = p.phase === 'embedding' ? `${label[p.phase]} ${Math.floor((p.done / Math.max(p.total, 1)) * 10)}` : label[p.phase];
+        if (line !== last) stream.write(`reindex: ${label[p.phase]}${step ? ` ${step}` : ''}\n`);
+        last = line;
       },
       stop: () => {},
     };
@@ -50,10 +58,10 @@ export async function progressReporter(stream: NodeJS.WriteStream = process.stde
   let started = false;
   return {
     update: (p) => {
-      if (!started) bar.start(Math.max(p.total, 1), p.done, { phase: p.phase.padEnd(9) });
+      if (!started) bar.start(Math.max(p.total, 1), p.done, { phase: label[p.phase] });
       started = true;
       bar.setTotal(Math.max(p.total, 1));
-      bar.update(p.done, { phase: p.phase.padEnd(9) });
+      bar.update(p.done, { phase: label[p.phase] });
     },
     stop: () => started && bar.stop(),
   };

@@ -76,6 +76,9 @@ export function namedEntities(question: string): string[] {
   return [...found];
 }
 
+/** Nouns that carry a question's demand but rarely its topic: not evidence either way. */
+export const GENERIC_NOUNS = new Set('工会 职工 工人 企业 公司 今年 目前 一共 总共 分别 主要 具体 相关 情况 开展 举办 哪位 地方 小哥 问题 方面 时候 东西 人员 单位 部门 活动 工作 事情 时间 名字 城市 大街'.split(' '));
+
 /** Nouns of a question (jieba tags n*, vn): the things it asks about. */
 export function nounsOf(question: string): string[] {
   return segmenter()

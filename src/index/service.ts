@@ -2,8 +2,8 @@
 // reference, so searches in flight finish on the snapshot they started with.
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { TextEmbedder } from './embeddings.ts';
-import { buildIndex, IndexMissingError, loadIndex, ReindexBusyError, type BuildProgress, type BuildSummary, type IndexSnapshot } from './store.ts';
+import { EmbeddingUnavailableError, type TextEmbedder } from './embeddings.ts';
+import { buildIndex, IndexInvalidError, IndexMissingError, loadIndex, ReindexBusyError, type BuildProgress, type BuildSummary, type IndexSnapshot } from './store.ts';
 
 export class IndexService {
   private snapshot?: IndexSnapshot;
@@ -35,16 +35,21 @@ export class IndexService {
     return this.snapshot!;
   }
 
-  /** Loads the index, building it first when there is none yet. */
+  /** Loads the index for a starting process. The index is derived data, so one that is missing,
+   * damaged, built with another model, or built without the model that now loads is rebuilt
+   * from CORPUS_DIR, saying why. */
   async loadOrBuild(onProgress?: (p: BuildProgress) => void): Promise<IndexSnapshot> {
     try {
-      return await this.reload();
+      const snapshot = await this.reload();
+      if (snapshot.manifest.embedding || !this.embedder || !(await modelLoads(this.embedder))) return snapshot;
+      this.logger?.warn(`The index in ${this.config.indexDir} has no vectors (it was built without the embedding model, which now loads): rebuilding it.`);
     } catch (error) {
-      if (!(error instanceof IndexMissingError)) throw error;
-      this.logger?.info('No index yet: building it from CORPUS_DIR');
-      await this.reindex(onProgress);
-      return this.current();
+      if (error instanceof IndexMissingError) this.logger?.info('No index yet: building it from CORPUS_DIR');
+      else if (error instanceof IndexInvalidError) this.logger?.warn(`${error.message.replace(/ Rebuild it with .*$/, '')} Rebuilding it from CORPUS_DIR now.`);
+      else throw error;
     }
+    await this.reindex(onProgress);
+    return this.current();
   }
 
   /** Rebuilds from CORPUS_DIR while searches keep using the old snapshot, then swaps. */
@@ -58,5 +63,15 @@ export class IndexService {
     } finally {
       this.building = undefined;
     }
+  }
+}
+
+async function modelLoads(embedder: TextEmbedder): Promise<boolean> {
+  try {
+    await embedder.embedQuery('测试');
+    return true;
+  } catch (error) {
+    if (error instanceof EmbeddingUnavailableError) return false;
+    throw error;
   }
 }

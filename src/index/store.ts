@@ -161,8 +161,9 @@ export async function buildIndex(options: BuildOptions): Promise<BuildSummary> {
     const corpus = await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes });
     for (const w of corpus.warnings) logger?.warn(`Skipped page ${w.file}: ${w.reason}`);
     if (corpus.articles.length === 0) {
+      const live = existsSync(currentLink(config.indexDir)) ? ' The live index was left as it was.' : '';
       throw new OperatorError(
-        `CORPUS_DIR=${config.corpusDir} has no articles (${corpus.pages.length} readable pages, ${corpus.warnings.length} skipped). Add .txt or .md newspaper pages there, then run \`npm run reindex\` again. The live index was left as it was.`,
+        `CORPUS_DIR=${config.corpusDir} has no articles (${corpus.pages.length} readable pages, ${corpus.warnings.length} skipped). Add .txt or .md newspaper pages there and try again.${live}`,
       );
     }
     const chunks = chunkArticles(corpus.articles, config.chunking);
@@ -189,16 +190,15 @@ export async function buildIndex(options: BuildOptions): Promise<BuildSummary> {
       }
     }
 
-    options.onProgress?.({ phase: 'saving', done: 0, total: 1 });
+    options.onProgress?.({ phase: 'indexing', done: 0, total: chunks.length });
     await mkdir(staging, { recursive: true });
     const keywordMode = options.keywordMode ?? 'both';
     const keyword = KeywordIndex.build(chunks.map((c) => c.indexText), keywordMode);
     let dimension = 0;
     if (vectors && options.embedder) {
       dimension = vectors[0].length;
-      const store = await buildVectorStore(vectors, chunks, options.embedder, config.hnsw, (done) =>
-        options.onProgress?.({ phase: 'indexing', done, total: chunks.length }),
-      );
+      const store = await buildVectorStore(vectors, chunks, options.embedder, config.hnsw);
+      options.onProgress?.({ phase: 'saving', done: 0, total: 1 });
       await store.save(staging);
     }
     const manifest: IndexManifest = {

@@ -47,6 +47,7 @@ export interface SearchOptions {
 const toSimplified = OpenCC.Converter({ from: 't', to: 'cn' });
 const RRF_K = 60;
 export const KEYWORD_ONLY_NOTICE = '（语义检索暂不可用：嵌入模型未能加载，本次仅按关键词检索。）';
+export const NO_VECTORS_NOTICE = '（当前索引没有语义向量，本次仅按关键词检索；管理员重建索引后即可恢复。）';
 
 export class Retriever {
   private warnedNoModel = false;
@@ -70,7 +71,7 @@ export class Retriever {
     if (mode !== 'keyword' && !queryVector) {
       if (!snapshot.vectors || !this.embedder) {
         mode = 'keyword';
-        notice = KEYWORD_ONLY_NOTICE;
+        notice = this.embedder ? NO_VECTORS_NOTICE : KEYWORD_ONLY_NOTICE;
       } else {
         try {
           queryVector = await this.embedder.embedQuery(normalizedQuestion);

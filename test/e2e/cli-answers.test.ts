@@ -51,3 +51,15 @@ test('ask reads stdin: plain questions and JSON conversations, one JSON line eac
   assert.match(out[1].answer, /65名志愿者/);
   assert.match(out[2].error, /needs a "question" string/);
 });
+
+test('ask and search explain their usage instead of answering an option or nothing', async () => {
+  const help = await runNpm(['run', 'ask', '--', '--help'], { env });
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: npm run ask/);
+  for (const args of [['run', 'ask', '--', ''], ['run', 'ask'], ['run', 'search'], ['run', 'search', '--', '--bogus', '问题']]) {
+    const { code, stdout, stderr } = await runNpm(args, { env, input: '' });
+    assert.equal(code, 1, args.join(' '));
+    assert.equal(stdout, '');
+    assert.match(stderr, /Usage: npm run (ask|search)/);
+  }
+});

@@ -18,7 +18,7 @@ test('npm run reindex builds the index and prints a summary', async () => {
   const { code, stdout, stderr } = await runNpm(['run', 'reindex'], { env });
   assert.equal(code, 0, stderr);
   assert.match(stdout, /Indexed 5 pages, 49 articles, \d+ chunks in [\d.]+ s/);
-  assert.match(stderr, /reindex: embedding \d+\/\d+/, 'plain progress lines when not on a terminal');
+  assert.match(stderr, /reindex: embedding chunks \d+\/\d+/, 'plain progress lines when not on a terminal');
 });
 
 test('npm run search -- --json -k 3 prints the documented JSON shape', async () => {

@@ -73,3 +73,33 @@ test('questions in English and Traditional Chinese get answers in Simplified Chi
   const traditional = await answerer.answer('浙江省總工會要求每年培育多少個省級職工文體活動優秀興趣小組？');
   assert.match(traditional.text, /120个/);
 });
+
+test('off-topic, nonsense and emoji-only input is refused, not answered from a loosely related article', async () => {
+  for (const question of ['What is the capital of France?', 'asdfgh', '今天北京的天气怎么样？', 'Who won the football World Cup in 2022?']) {
+    const answer = await answerer.answer(question);
+    assert.equal(answer.refused, true, `${question} → ${answer.text.slice(0, 60)}`);
+    assert.deepEqual(answer.citations, []);
+  }
+  const history = [{ question: '邓州市的爱心早餐项目每年制作成本多少？', answer: '400余万元', articleIds: [] }];
+  const emoji = await answerer.answer('👍', history);
+  assert.equal(emoji.refused, true);
+  assert.match(emoji.text, /请用文字写下你的问题/);
+  const long = await services.answerer().answer('请问'.repeat(300));
+  assert.match(long.text, /问题太长了（600 字），请精简到 500 字以内再问/);
+});
+
+test('a refusal names a place as missing only when no retrieved article mentions it', async () => {
+  const answer = await answerer.answer('贵阳市总工会为环卫工人设置了多少个爱心早餐点？');
+  assert.equal(answer.refused, true);
+  assert.match(answer.text, /没有提到“贵阳”/);
+  assert.doesNotMatch(answer.text, /没有提到“[^”]*邓州/);
+});
+
+test('a follow-up that names another place switches to it instead of staying on the last article', async () => {
+  const first = await answerer.answer('浏阳焰火晚会邀请了多少名花炮工人？');
+  assert.match(first.citations[0]?.headline ?? '', /浏阳/);
+  const history = [{ question: '浏阳焰火晚会邀请了多少名花炮工人？', answer: first.text, articleIds: first.citations.map((c) => c.articleId) }];
+  const switched = await answerer.answer('那深圳盐田区呢？', history);
+  assert.equal(switched.refused, false, switched.text);
+  assert.match(switched.citations[0]?.headline ?? '', /盐田/);
+});

@@ -155,7 +155,7 @@ test('an empty corpus stops the build with a clear message and leaves the live i
   writeFileSync(path.join(emptyCorpus, 'blank.txt'), '');
   const emptyConfig = testConfig({ CORPUS_DIR: emptyCorpus, INDEX_DIR: indexDir });
   const live = liveBuild(indexDir);
-  await assert.rejects(buildIndex({ config: emptyConfig, embedder }), (e: unknown) => e instanceof OperatorError && /has no articles.*live index was left as it was/s.test((e as Error).message));
+  await assert.rejects(buildIndex({ config: emptyConfig, embedder }), (e: unknown) => e instanceof OperatorError && /has no articles.*Add \.txt or \.md newspaper pages there.*live index was left as it was/s.test((e as Error).message));
   assert.equal(liveBuild(indexDir), live);
 });
 
@@ -163,3 +163,16 @@ test('an empty corpus stops the build with a clear message and leaves the live i
 function liveBuild(dir: string): string {
   return readlinkSync(currentLink(dir));
 }
+
+test('a starting process rebuilds an index that is damaged, or has no vectors though the model loads', async () => {
+  const own = path.join(root, 'self-healing');
+  const ownConfig = testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: own });
+  await buildIndex({ config: ownConfig }); // no embedder: a keyword-only index
+  const service = new IndexService(ownConfig, embedder);
+  const healed = await service.loadOrBuild();
+  assert.deepEqual(healed.manifest.embedding, { model: 'Xenova/bge-small-zh-v1.5', dimension: 512 });
+  truncateSync(path.join(own, liveBuild(own), 'hnswlib.index'), 100);
+  const rebuilt = await new IndexService(ownConfig, embedder).loadOrBuild();
+  assert.notEqual(rebuilt.manifest.buildId, healed.manifest.buildId);
+  assert.ok(rebuilt.vectors);
+});
