@@ -4,7 +4,7 @@
 import { runMain } from '../errors.ts';
 import { goldArticleId, loadQuestions, percent, quantile } from '../eval/questions.ts';
 import { KeywordIndex, type KeywordMode } from '../index/keyword.ts';
-import type { RetrievalMode } from '../retrieve/search.ts';
+import type { Fusion, RetrievalMode } from '../retrieve/search.ts';
 import { createServices } from './shared.ts';
 import { evaluateAnswers } from '../eval/answers.ts';
 
@@ -30,14 +30,15 @@ await runMain(async () => {
     keywordIndexes.set(mode, mode === snapshot.keyword.mode ? snapshot.keyword : KeywordIndex.build(snapshot.chunks.map((c) => c.indexText), mode));
   }
 
-  const configs: { name: string; mode: RetrievalMode; keyword?: KeywordMode }[] = [
+  const configs: { name: string; mode: RetrievalMode; keyword?: KeywordMode; fusion?: Fusion }[] = [
     { name: 'dense only', mode: 'dense' },
     { name: 'keyword only (jieba words)', mode: 'keyword', keyword: 'words' },
     { name: 'keyword only (bigrams)', mode: 'keyword', keyword: 'bigrams' },
     { name: 'keyword only (words + bigrams)', mode: 'keyword', keyword: 'both' },
     { name: 'hybrid (words)', mode: 'hybrid', keyword: 'words' },
     { name: 'hybrid (bigrams)', mode: 'hybrid', keyword: 'bigrams' },
-    { name: 'hybrid (words + bigrams)', mode: 'hybrid', keyword: 'both' },
+    { name: 'hybrid (words + bigrams), reciprocal rank fusion', mode: 'hybrid', keyword: 'both', fusion: 'rrf' },
+    { name: 'hybrid (words + bigrams), score fusion', mode: 'hybrid', keyword: 'both', fusion: 'convex' },
   ];
   const rows: Row[] = [];
   for (const config of configs) {
@@ -49,6 +50,7 @@ await runMain(async () => {
         mode: config.mode,
         queryVector: vectors.get(q.id),
         keywordIndex: keywordIndexes.get(config.keyword ?? 'both'),
+        fusion: config.fusion,
       });
       const top = result.results[0]?.score ?? 0;
       const gold = goldArticleId(q, snapshot.articles);
