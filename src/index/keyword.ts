@@ -181,6 +181,24 @@ export class KeywordIndex {
     return total > 0 ? hit / total : 0;
   }
 
+  /** coverage() for documents already in the index, read from the postings: no tokenising. */
+  coverageOfDocs(query: string, docs: number[]): Map<number, number> {
+    const n = Math.max(1, this.lengths.length);
+    const terms = [...new Set(tokenize(query, this.mode, true))].map((term) => {
+      const list = this.postings.get(term);
+      const df = (list?.length ?? 0) / 2;
+      return { list, idf: Math.log(1 + (n - df + 0.5) / (df + 0.5)) };
+    });
+    const total = terms.reduce((sum, t) => sum + t.idf, 0);
+    const result = new Map<number, number>();
+    for (const doc of docs) {
+      let hit = 0;
+      for (const { list, idf } of terms) if (list && hasDoc(list, doc)) hit += idf;
+      result.set(doc, total > 0 ? hit / total : 0);
+    }
+    return result;
+  }
+
   /** The best possible score for a query: every term matched once in an average document.
    * Dividing by it gives a 0..~1 relevance that is comparable across questions. With
    * `knownOnly`, words the corpus never uses (English function words) do not count. */
@@ -228,4 +246,18 @@ function topK(docs: number[], scores: Float64Array, k: number): KeywordHit[] {
     }
   }
   return best.sort((a, b) => b.score - a.score).slice(0, k);
+}
+
+/** Binary search over a postings list [doc, tf, doc, tf, …] sorted by doc. */
+function hasDoc(list: Uint32Array, doc: number): boolean {
+  let low = 0;
+  let high = list.length / 2 - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const value = list[mid * 2];
+    if (value === doc) return true;
+    if (value < doc) low = mid + 1;
+    else high = mid - 1;
+  }
+  return false;
 }

@@ -137,10 +137,17 @@ export class Retriever {
       chunksOfArticle.set(articleId, [...(chunksOfArticle.get(articleId) ?? []), label]);
     }
     const bestPerArticle = new Map<string, number>();
-    for (const [articleId, labels] of [...chunksOfArticle].slice(0, k)) {
+    const topArticles = [...chunksOfArticle].slice(0, k);
+    // Coverage read from the postings (chunk labels are the keyword index's documents): the
+    // headline in each chunk's indexed text adds the same to all of an article's chunks, so the
+    // passage's own words decide between them.
+    const ownCoverage = keyword === snapshot.keyword && keyword.size === snapshot.chunks.length
+      ? keyword.coverageOfDocs(normalizedQuestion, topArticles.flatMap(([, labels]) => labels))
+      : undefined;
+    for (const [articleId, labels] of topArticles) {
       const passageScore = (label: number) => {
         const sim = similarity.get(label) ?? (mode !== 'keyword' && queryVector && snapshot.vectors ? cosine(queryVector, snapshot.vectors.index.getPoint(label)) : 0);
-        return sim + keyword.coverage(normalizedQuestion, snapshot.chunks[label].text);
+        return sim + (labels.length === 1 ? 0 : ownCoverage?.get(label) ?? keyword.coverage(normalizedQuestion, snapshot.chunks[label].text));
       };
       bestPerArticle.set(articleId, labels.reduce((best, label) => (passageScore(label) > passageScore(best) ? label : best)));
     }
