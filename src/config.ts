@@ -158,6 +158,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (e.WEBHOOK_URL && !e.TELEGRAM_BOT_TOKEN) {
     throw new ConfigError('WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not: webhook mode needs the bot token.');
   }
+  if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) {
+    // Without it anyone who finds the URL could post updates in an admin's name.
+    throw new ConfigError('WEBHOOK_URL is set but WEBHOOK_SECRET is not: set a secret (A-Z a-z 0-9 _ -) so that only Telegram can post updates.');
+  }
+  if (e.WEBHOOK_URL && !e.WEBHOOK_URL.startsWith('https://') && !e.TELEGRAM_API_ROOT) {
+    throw new ConfigError(`WEBHOOK_URL=${e.WEBHOOK_URL} must be https: Telegram only posts to HTTPS webhooks (plain http works only with a self-hosted TELEGRAM_API_ROOT).`);
+  }
 
   return {
     telegram: {

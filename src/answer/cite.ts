@@ -37,8 +37,8 @@ function supported(sentence: string, sources: CitablePassage[]): string | undefi
   const haystack = sources.map((p) => `${p.headline}\n${p.text}`).join('\n').replace(/(\d),(?=\d{3}\b)/g, '$1');
   const sourceNumbers = new Set(numbersIn(haystack));
   for (const number of numbersIn(sentence)) {
-    // 2023 in the answer may come from "2023年" and 1400 from "1400间": digits alone are compared.
-    if (!sourceNumbers.has(number) && !haystack.includes(number)) return `数字 ${number}`;
+    // Whole numbers are compared ("2023年" gives 2023, "1,400间" gives 1400): 40 is not in 400.
+    if (!sourceNumbers.has(number)) return `数字 ${number}`;
   }
   for (const entity of namedEntities(sentence.replace(MARKER, ''))) {
     if (!haystack.includes(entity)) return entity;

@@ -15,6 +15,8 @@ export const COMMANDS = [
 export interface RunningBot extends BotApp {
   /** Stops taking questions, waits for answers in flight, then stops polling or the webhook. */
   stop(reason?: string): Promise<void>;
+  /** Settles once the bot has stopped, for any reason. */
+  stopped: Promise<void>;
 }
 
 export async function startBot(services: BotServices): Promise<RunningBot> {
@@ -28,48 +30,55 @@ export async function startBot(services: BotServices): Promise<RunningBot> {
   } catch (error) {
     logger.warn(`setMyCommands is not available on this Bot API server (carrying on): ${(error as Error).message}`);
   }
-  let launched: Promise<void>;
+  let launched: Promise<void> = Promise.resolve();
   if (config.telegram.webhookUrl) {
     const url = new URL(config.telegram.webhookUrl);
-    await new Promise<void>((resolve, reject) => {
-      launched = bot.launch(
-        { webhook: { domain: url.origin, hookPath: url.pathname || '/', port: config.telegram.port, secretToken: config.telegram.webhookSecret } },
-        () => resolve(),
-      );
-      launched.catch(reject);
-    });
+    // For a webhook, launch resolves once setWebhook has succeeded, and rejects if it fails.
+    launched = bot.launch({ webhook: { domain: url.origin, hookPath: url.pathname || '/', port: config.telegram.port, secretToken: config.telegram.webhookSecret } });
+    await launched;
     logger.info(`Bot @${bot.botInfo.username} receiving updates by webhook at ${url.origin}${url.pathname} (listening on port ${config.telegram.port})`);
   } else {
+    // For polling, launch resolves only when polling stops; its callback says it has started.
     await new Promise<void>((resolve, reject) => {
       launched = bot.launch({ dropPendingUpdates: false }, () => resolve());
       launched.catch(reject);
     });
     logger.info(`Bot @${bot.botInfo.username} polling for updates`);
   }
+  // A running bot also picks up builds made by `npm run reindex` in another process.
+  const stopWatching = services.index.watch(10_000);
   let stopping: Promise<void> | undefined;
-  return {
-    ...app,
-    stop(reason = 'stop') {
-      stopping ??= (async () => {
-        state.closing = true;
-        logger.info(`Stopping (${reason}): finishing ${state.tasks.size} answers in flight`);
-        if (!(await state.tasks.drain(30_000))) logger.warn('Some answers did not finish within 30 s');
-        bot.stop(reason);
-        await launched.catch(() => {});
-      })();
-      return stopping;
-    },
+  let stoppedResolve: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (stoppedResolve = resolve));
+  const stop = (reason = 'stop') => {
+    stopping ??= (async () => {
+      state.closing = true;
+      stopWatching();
+      logger.info(`Stopping (${reason}): finishing ${state.tasks.size} answers in flight`);
+      if (!(await state.tasks.drain(30_000))) logger.warn('Some answers did not finish within 30 s');
+      bot.stop(reason);
+      await launched.catch(() => {});
+      stoppedResolve();
+    })();
+    return stopping;
   };
+  // Polling that dies later (409: another instance uses this token; 401: the token was revoked)
+  // must not leave a process that looks alive and answers nothing.
+  launched.catch((error: Error) => {
+    if (stopping) return;
+    logger.error(`Telegram updates stopped: ${error.message}`);
+    process.exitCode = 1;
+    void stop('updates failed');
+  });
+  return { ...app, stop, stopped };
 }
 
 /** npm start with a token: run until SIGINT or SIGTERM. */
 export async function runBot(services: BotServices): Promise<void> {
   const running = await startBot(services);
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => void running.stop(signal).then(resolve);
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-  });
+  process.once('SIGINT', () => void running.stop('SIGINT'));
+  process.once('SIGTERM', () => void running.stop('SIGTERM'));
+  await running.stopped;
 }
 
 /** Telegram holds getUpdates open until an update arrives; a server that answers at once with

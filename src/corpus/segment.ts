@@ -54,7 +54,8 @@ export function segmentPage(page: Page): Article[] {
   const lines = toLines(page.text);
   const isMarkdown = lines.some((line) => line.level > 0);
   const drafts = isMarkdown ? draftMarkdown(lines) : draftPlain(lines);
-  return drafts.map((draft) => toArticle(draft, page.file));
+  // A title with no body (a markdown page of headings only) is not an article.
+  return drafts.filter((draft) => draft.bodyLines.length > 0).map((draft) => toArticle(draft, page.file));
 }
 
 function toLines(text: string): Line[] {

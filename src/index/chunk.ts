@@ -144,7 +144,8 @@ export function chunkArticle(article: Article, options: ChunkingOptions): Chunk[
 }
 
 function makeChunk(article: Article, title: string, ordinal: number, text: string, start: number, end: number): Chunk {
-  const digest = createHash('sha256').update(text).digest('hex').slice(0, 8);
+  // The id covers what is embedded (kicker and headline too), so a changed kicker is re-embedded.
+  const digest = createHash('sha256').update(`${title}\n${text}`).digest('hex').slice(0, 8);
   const chunk: Chunk = {
     id: `${article.id}#${ordinal}-${digest}`,
     articleId: article.id,

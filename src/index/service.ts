@@ -1,9 +1,11 @@
 // Holds the live index for a running process. A reindex builds beside it; reload() swaps the
 // reference, so searches in flight finish on the snapshot they started with.
+import { readlink } from 'node:fs/promises';
+import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { EmbeddingUnavailableError, type TextEmbedder } from './embeddings.ts';
-import { buildIndex, IndexInvalidError, IndexMissingError, loadIndex, ReindexBusyError, type BuildProgress, type BuildSummary, type IndexSnapshot } from './store.ts';
+import { buildIndex, currentLink, IndexInvalidError, IndexMissingError, loadIndex, ReindexBusyError, type BuildProgress, type BuildSummary, type IndexSnapshot } from './store.ts';
 
 export class IndexService {
   private snapshot?: IndexSnapshot;
@@ -23,6 +25,22 @@ export class IndexService {
 
   get isReindexing(): boolean {
     return this.building !== undefined;
+  }
+
+  /** Checks INDEX_DIR/current every `intervalMs` and reloads when another process (npm run
+   * reindex) has swapped in a new build. Returns the function that stops watching. */
+  watch(intervalMs: number): () => void {
+    const timer = setInterval(async () => {
+      if (this.building || !this.snapshot) return;
+      try {
+        const target = path.resolve(this.config.indexDir, await readlink(currentLink(this.config.indexDir)));
+        if (target !== this.snapshot.dir) await this.reload();
+      } catch (error) {
+        this.logger?.warn(`Could not reload the index (keeping the current one): ${(error as Error).message}`);
+      }
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Loads the build that INDEX_DIR/current points at, if it is not the live one already. */

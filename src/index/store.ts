@@ -167,6 +167,9 @@ export async function buildIndex(options: BuildOptions): Promise<BuildSummary> {
       );
     }
     const chunks = chunkArticles(corpus.articles, config.chunking);
+    if (chunks.length === 0) {
+      throw new OperatorError(`CORPUS_DIR=${config.corpusDir} has headlines but no article text to index. Add complete .txt or .md newspaper pages there and try again.`);
+    }
     const pages: IndexManifest['pages'] = {};
     for (const page of corpus.pages) {
       const sha256 = createHash('sha256').update(page.text).digest('hex');
@@ -315,6 +318,9 @@ async function pruneBuilds(indexDir: string, keep: (string | undefined)[]): Prom
   }
 }
 
+/** Lock files this process holds. */
+const heldLocks = new Set<string>();
+
 async function acquireLock(indexDir: string): Promise<() => Promise<void>> {
   const file = lockFile(indexDir);
   // Written whole under a private name, then linked into place: link() fails if the lock exists,
@@ -325,11 +331,18 @@ async function acquireLock(indexDir: string): Promise<() => Promise<void>> {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await link(mine, file);
-        return () => rm(file, { force: true });
+        heldLocks.add(file);
+        return async () => {
+          heldLocks.delete(file);
+          await rm(file, { force: true });
+        };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = readLock(file);
-        if (holder && isAlive(holder.pid)) {
+        // Our own pid holds it only if this process took it; otherwise the file outlived a
+        // process that had our pid (a container restarted after a crash).
+        const live = holder !== undefined && (holder.pid === process.pid ? heldLocks.has(file) : isAlive(holder.pid));
+        if (holder && live) {
           throw new ReindexBusyError(`A reindex is already running (pid ${holder.pid}, started ${holder.startedAt}). Wait for it to finish.`);
         }
         await rm(file, { force: true }); // left behind by a process that died: take it over

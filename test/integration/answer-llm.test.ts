@@ -85,6 +85,13 @@ test('a sentence with a number no passage has is removed and reported', async ()
   assert.match(answer.text, /已删除1处无法在原文中核实的内容/);
 });
 
+test('a number that is only part of a real one (40 of 400) does not pass the check', async () => {
+  server.script({ content: '上海2023年建成1400间职工工间休息室[1]。其中140间是样板间[1]。' });
+  const answer = await services.answerer({ baseUrl: server.baseUrl }).answer(QUESTION);
+  assert.doesNotMatch(answer.text, /140间是样板间/);
+  assert.match(answer.removedClaims?.[0] ?? '', /数字 140/);
+});
+
 test('an instruction hidden in a question or an article does not change the answer', async () => {
   // A model that obeys the injection answers without citations: the check rejects it and the
   // extractive answer stands. The request keeps both injections inside their data fences.

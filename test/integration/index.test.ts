@@ -176,3 +176,29 @@ test('a starting process rebuilds an index that is damaged, or has no vectors th
   assert.notEqual(rebuilt.manifest.buildId, healed.manifest.buildId);
   assert.ok(rebuilt.vectors);
 });
+
+test('a lock left by a dead process that had our pid is taken over; a page of headlines only is refused', async () => {
+  const own = path.join(root, 'stale-lock');
+  mkdirSync(path.join(own, 'builds'), { recursive: true });
+  writeFileSync(path.join(own, 'reindex.lock'), JSON.stringify({ pid: process.pid, startedAt: 'before a restart' }));
+  const summary = await buildIndex({ config: testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: own }), embedder });
+  assert.equal(summary.manifest.counts.pages, 5);
+  const headlinesOnly = path.join(root, 'headlines-only');
+  mkdirSync(headlinesOnly);
+  writeFileSync(path.join(headlinesOnly, 'a.md'), '# 第一个标题\n# 第二个标题\n');
+  await assert.rejects(
+    buildIndex({ config: testConfig({ CORPUS_DIR: headlinesOnly, INDEX_DIR: path.join(root, 'headlines-index') }), embedder }),
+    (e: unknown) => e instanceof OperatorError && /no articles|no article text/.test((e as Error).message),
+  );
+});
+
+test('a running process picks up a build swapped in by another process', async () => {
+  const service = new IndexService(config, embedder);
+  const before = (await service.reload()).manifest.buildId;
+  const stopWatching = service.watch(50);
+  const summary = await buildIndex({ config, embedder }); // as `npm run reindex` would, elsewhere
+  const deadline = Date.now() + 5000;
+  while (service.current().manifest.buildId === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  stopWatching();
+  assert.equal(service.current().manifest.buildId, summary.manifest.buildId);
+});

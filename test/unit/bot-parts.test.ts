@@ -60,6 +60,7 @@ test('mentions are recognised by entity or text, and stripped from the question'
   assert.ok(mentionsBot(text, [{ type: 'mention', offset: 0, length: 12 }], 'TestNameBot', 666));
   assert.ok(mentionsBot('问一下 @testnamebot 邓州', undefined, 'TestNameBot', 666));
   assert.ok(!mentionsBot('@OtherBot 邓州', [{ type: 'mention', offset: 0, length: 9 }], 'TestNameBot', 666));
+  assert.ok(!mentionsBot('@TestNameBot_dev 邓州', undefined, 'TestNameBot', 666), 'a similarly named bot is not us');
   assert.equal(stripMention(text, 'TestNameBot'), '邓州早餐多少钱？');
 });
 

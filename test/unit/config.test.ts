@@ -25,7 +25,9 @@ test('a bad value stops start-up with one message naming the variable and the fi
     [{ LLM_BASE_URL: 'not a url', LLM_API_KEY: 'k', LLM_MODEL: 'm' }, /LLM_BASE_URL: must be an http\(s\) URL/],
     [{ TELEGRAM_BOT_TOKEN: 'oops' }, /TELEGRAM_BOT_TOKEN: does not look like a bot token/],
     [{ CHUNK_SIZE: '100', CHUNK_OVERLAP: '100' }, /CHUNK_OVERLAP=100 must be smaller than CHUNK_SIZE=100/],
-    [{ LOG_LEVEL: 'chatty' }, /LOG_LEVEL/],
+    [{ LOG_LEVEL: 'chatty' }, /LOG_LEVEL: must be one of debug, info/],
+    [{ TELEGRAM_BOT_TOKEN: '123456:abcdefghijklmnopqrstuvwxyz', WEBHOOK_URL: 'https://bot.example.com/hook' }, /WEBHOOK_SECRET is not/],
+    [{ TELEGRAM_BOT_TOKEN: '123456:abcdefghijklmnopqrstuvwxyz', WEBHOOK_URL: 'http://bot.example.com/hook', WEBHOOK_SECRET: 's' }, /must be https/],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => load(env), (error: unknown) => error instanceof ConfigError && message.test(error.message), JSON.stringify(env));

@@ -12,6 +12,8 @@ import { escapeHtml } from '../render.ts';
 import { withTelegramRetry } from '../send.ts';
 
 const NOT_ADMIN = '抱歉，这个命令只有管理员可以使用。';
+/** A queue of its own: no chat id is this small. */
+const REINDEX_QUEUE = Number.MIN_SAFE_INTEGER;
 const PHASES: Record<BuildProgress['phase'], string> = {
   reading: '读取版面',
   embedding: '生成向量',
@@ -65,8 +67,9 @@ export function adminComposer(state: BotState): Composer<Context> {
         state.logger.warn(`Could not edit the reindex status message: ${error.message}`),
       );
     };
-    // Off the update loop: questions keep being answered from the old index meanwhile.
-    void state.tasks.run(ctx.chat.id, async () => {
+    // Off the update loop and outside this chat's question queue: questions, here too, keep
+    // being answered from the old index meanwhile.
+    void state.tasks.run(REINDEX_QUEUE, async () => {
       try {
         const summary = await state.index.reindex((p) => {
           const share = p.total > 0 && p.phase === 'embedding' ? ` ${p.done}/${p.total}` : '';

@@ -19,11 +19,11 @@ export function mentionsBot(text: string, entities: MessageEntity[] | undefined,
     if (entity.type === 'mention' && text.slice(entity.offset, entity.offset + entity.length).toLowerCase() === name) return true;
     if (entity.type === 'text_mention' && entity.user?.id === botId) return true;
   }
-  return text.toLowerCase().includes(name);
+  return new RegExp(`@${username}(?![A-Za-z0-9_])`, 'i').test(text); // not @name_dev
 }
 
 export function stripMention(text: string, username: string): string {
-  return text.replace(new RegExp(`@${username}\\b`, 'gi'), ' ').replace(/\s+/g, ' ').trim();
+  return text.replace(new RegExp(`@${username}(?![A-Za-z0-9_])`, 'gi'), ' ').replace(/\s+/g, ' ').trim();
 }
 
 export function askComposer(state: BotState): Composer<Context> {
