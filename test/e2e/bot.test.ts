@@ -1,7 +1,7 @@
 // The real bot (telegraf, long polling, the same startBot as npm start) against the Bot API
 // emulator on 127.0.0.1, with a real index, the real model and a local OpenAI-compatible server.
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { startBot, type RunningBot } from '../../src/bot/run.ts';
@@ -31,7 +31,6 @@ function echoFirstPassage(request: ChatRequest) {
 const root = tempDir();
 const corpusDir = path.join(root, 'corpus');
 cpSync(path.resolve('seeds'), corpusDir, { recursive: true });
-const { writeFileSync } = await import('node:fs');
 writeFileSync(path.join(corpusDir, '900_hostile.txt'), HOSTILE_PAGE);
 const llm = await startFakeOpenAI(echoFirstPassage);
 const telegram = await startTelegram();

@@ -1,5 +1,5 @@
 // Real services over a private copy of the seeds: index built once per test file.
-import { cpSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Answerer } from '../../src/answer/answer.ts';
 import { createChatModel } from '../../src/answer/llm.ts';
@@ -23,7 +23,6 @@ export async function seedServices(extraPages: Record<string, string> = {}, env:
   const root = tempDir();
   const corpusDir = path.join(root, 'corpus');
   cpSync(path.resolve('seeds'), corpusDir, { recursive: true });
-  const { writeFileSync } = await import('node:fs');
   for (const [name, text] of Object.entries(extraPages)) writeFileSync(path.join(corpusDir, name), text);
   const config = testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: path.join(root, 'index'), ...env });
   const embedder = await createEmbeddings(config);
