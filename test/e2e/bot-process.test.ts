@@ -2,7 +2,6 @@
 // And webhook mode: Telegram's secret-token header is checked.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -10,12 +9,10 @@ import { startBot } from '../../src/bot/run.ts';
 import { createServices } from '../../src/cli/shared.ts';
 import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
-import { BOT_TOKEN, startTelegram } from '../helpers/telegram.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { botEnv, startTelegram } from '../helpers/telegram.ts';
+import { seedCorpus } from '../helpers/corpus.ts';
 
-const root = tempDir();
-const corpusDir = path.join(root, 'corpus');
-cpSync(path.resolve('seeds'), corpusDir, { recursive: true });
+const corpus = seedCorpus();
 const telegram = await startTelegram();
 after(() => telegram.stop());
 const modelPath = process.env.EMBEDDING_MODEL_PATH ?? path.resolve('..', 'shared', 'models');
@@ -32,10 +29,8 @@ test('npm start with a token polls, answers, and on SIGTERM finishes its answers
   const child = spawn('npm', ['start'], {
     env: {
       ...process.env,
-      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-      TELEGRAM_API_ROOT: telegram.apiRoot,
-      CORPUS_DIR: corpusDir,
-      INDEX_DIR: path.join(root, 'index'),
+      ...botEnv(telegram.apiRoot),
+      ...corpus.env,
       EMBEDDING_MODEL_PATH: modelPath,
       LOG_LEVEL: 'info',
       LLM_BASE_URL: '',
@@ -82,10 +77,8 @@ test('npm start with a token polls, answers, and on SIGTERM finishes its answers
 test('webhook mode accepts updates only with the secret token, and answers them', async () => {
   const port = await freePort();
   const config = testConfig({
-    CORPUS_DIR: corpusDir,
-    INDEX_DIR: path.join(root, 'index'),
-    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-    TELEGRAM_API_ROOT: telegram.apiRoot,
+    ...corpus.env,
+    ...botEnv(telegram.apiRoot),
     WEBHOOK_URL: `http://127.0.0.1:${port}/telegram/hook`,
     WEBHOOK_SECRET: 'the-secret_123',
     PORT: String(port),

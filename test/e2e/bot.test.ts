@@ -1,7 +1,7 @@
 // The real bot (telegraf, long polling, the same startBot as npm start) against the Bot API
 // emulator on 127.0.0.1, with a real index, the real model and a local OpenAI-compatible server.
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { startBot, type RunningBot } from '../../src/bot/run.ts';
@@ -9,9 +9,9 @@ import { createServices } from '../../src/cli/shared.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
 import { startFakeOpenAI, type ChatRequest } from '../helpers/fake-openai.ts';
-import { BOT_ID, BOT_TOKEN, BOT_USERNAME, startTelegram, type SentMessage } from '../helpers/telegram.ts';
+import { BOT_ID, BOT_USERNAME, botEnv, startTelegram, type SentMessage } from '../helpers/telegram.ts';
 import { validateTelegramHtml } from '../helpers/telegram-html.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { seedCorpus } from '../helpers/corpus.ts';
 
 const ADMIN = 4242;
 const HOSTILE_PAGE = `本报讯（记者A&B）某市总工会日前举办<script>alert(1)</script>职工技能大赛，共有 88 名职工参加决赛，</b>一等奖奖金 5000 元。
@@ -28,17 +28,12 @@ function echoFirstPassage(request: ChatRequest) {
   return { content: `${sentence}[1]` };
 }
 
-const root = tempDir();
-const corpusDir = path.join(root, 'corpus');
-cpSync(path.resolve('seeds'), corpusDir, { recursive: true });
-writeFileSync(path.join(corpusDir, '900_hostile.txt'), HOSTILE_PAGE);
+const { corpusDir, env: corpusEnv } = seedCorpus({ '900_hostile.txt': HOSTILE_PAGE });
 const llm = await startFakeOpenAI(echoFirstPassage);
 const telegram = await startTelegram();
 const config = testConfig({
-  CORPUS_DIR: corpusDir,
-  INDEX_DIR: path.join(root, 'index'),
-  TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-  TELEGRAM_API_ROOT: telegram.apiRoot,
+  ...corpusEnv,
+  ...botEnv(telegram.apiRoot),
   ADMIN_USER_IDS: String(ADMIN),
   LLM_BASE_URL: llm.baseUrl,
   LLM_API_KEY: 'test',

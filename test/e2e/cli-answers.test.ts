@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runNpm } from '../helpers/run.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { seedCorpus } from '../helpers/corpus.ts';
 
-const root = tempDir();
 const env = {
-  CORPUS_DIR: path.join(root, 'corpus'),
-  INDEX_DIR: path.join(root, 'index'),
+  ...seedCorpus().env,
   EMBEDDING_MODEL_PATH: process.env.EMBEDDING_MODEL_PATH ?? path.resolve('..', 'shared', 'models'),
 };
-cpSync(path.resolve('seeds'), env.CORPUS_DIR, { recursive: true });
 
 test('npm start with no token and no keys builds the index and opens a terminal chat that answers, with follow-ups', async () => {
   const input = '上海市总工会2023年建成了多少间职工工间休息室？\n邓州市的爱心早餐项目每年制作成本多少？\n那有多少名志愿者参与？\n/quit\n';

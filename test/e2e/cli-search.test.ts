@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runNpm } from '../helpers/run.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { seedCorpus } from '../helpers/corpus.ts';
 
-const root = tempDir();
 const env = {
-  CORPUS_DIR: path.join(root, 'corpus'),
-  INDEX_DIR: path.join(root, 'index'),
+  ...seedCorpus().env,
   EMBEDDING_MODEL_PATH: process.env.EMBEDDING_MODEL_PATH ?? path.resolve('..', 'shared', 'models'),
   LOG_LEVEL: 'warn',
 };
-cpSync(path.resolve('seeds'), env.CORPUS_DIR, { recursive: true });
 
 test('npm run reindex builds the index and prints a summary', async () => {
   const { code, stdout, stderr } = await runNpm(['run', 'reindex'], { env });

@@ -1,6 +1,4 @@
 // Real services over a private copy of the seeds: index built once per test file.
-import { cpSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Answerer } from '../../src/answer/answer.ts';
 import { createChatModel } from '../../src/answer/llm.ts';
 import type { Config } from '../../src/config.ts';
@@ -8,7 +6,7 @@ import { createEmbeddings, type TextEmbedder } from '../../src/index/embeddings.
 import { IndexService } from '../../src/index/service.ts';
 import { Retriever } from '../../src/retrieve/search.ts';
 import { testConfig } from './config.ts';
-import { tempDir } from './tmp.ts';
+import { seedCorpus } from './corpus.ts';
 
 export interface TestServices {
   root: string;
@@ -20,11 +18,8 @@ export interface TestServices {
 }
 
 export async function seedServices(extraPages: Record<string, string> = {}, env: Record<string, string> = {}): Promise<TestServices> {
-  const root = tempDir();
-  const corpusDir = path.join(root, 'corpus');
-  cpSync(path.resolve('seeds'), corpusDir, { recursive: true });
-  for (const [name, text] of Object.entries(extraPages)) writeFileSync(path.join(corpusDir, name), text);
-  const config = testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: path.join(root, 'index'), ...env });
+  const { root, env: corpusEnv } = seedCorpus(extraPages);
+  const config = testConfig({ ...corpusEnv, ...env });
   const embedder = await createEmbeddings(config);
   const index = new IndexService(config, embedder);
   await index.loadOrBuild();

@@ -7,6 +7,11 @@ export const BOT_TOKEN = '123456:TEST-token_abcdefghijklmnop';
 export const BOT_USERNAME = 'TestNameBot'; // what the emulator's getMe answers
 export const BOT_ID = 666;
 
+/** The settings that point a bot at the emulator. */
+export function botEnv(apiRoot: string): { TELEGRAM_BOT_TOKEN: string; TELEGRAM_API_ROOT: string } {
+  return { TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_API_ROOT: apiRoot };
+}
+
 export interface SentMessage {
   messageId: number;
   message: {

@@ -9,12 +9,9 @@ import { buildIndex, currentLink, IndexInvalidError, IndexMissingError, loadInde
 import { KEYWORD_ONLY_NOTICE, Retriever } from '../../src/retrieve/search.ts';
 import { OperatorError } from '../../src/errors.ts';
 import { testConfig } from '../helpers/config.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { seedCorpus } from '../helpers/corpus.ts';
 
-const root = tempDir();
-const corpusDir = path.join(root, 'corpus');
-cpSync(path.resolve('seeds'), corpusDir, { recursive: true });
-const indexDir = path.join(root, 'index');
+const { root, corpusDir, indexDir } = seedCorpus();
 const config = testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: indexDir });
 const embedder = await createEmbeddings(config);
 const first = await buildIndex({ config, embedder });

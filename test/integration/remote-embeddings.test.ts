@@ -1,24 +1,20 @@
 // EMBEDDINGS_BASE_URL swaps the local model for an OpenAI-compatible /embeddings endpoint, by
 // configuration alone: the real LangChain client against a local server.
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
-import path from 'node:path';
 import { after, test } from 'node:test';
 import { createEmbeddings, LocalEmbeddings } from '../../src/index/embeddings.ts';
 import { buildIndex, IndexInvalidError, loadIndex } from '../../src/index/store.ts';
 import { Retriever } from '../../src/retrieve/search.ts';
 import { testConfig } from '../helpers/config.ts';
 import { startFakeOpenAI } from '../helpers/fake-openai.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { seedCorpus } from '../helpers/corpus.ts';
 
 const server = await startFakeOpenAI();
 after(() => server.close());
-const root = tempDir();
-const corpusDir = path.join(root, 'corpus');
-cpSync(path.resolve('seeds'), corpusDir, { recursive: true });
+const { corpusDir, indexDir, env: corpusEnv } = seedCorpus();
 
 test('an index built and searched through an OpenAI-compatible embeddings endpoint', async () => {
-  const config = testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: path.join(root, 'index'), EMBEDDINGS_BASE_URL: server.baseUrl, EMBEDDINGS_API_KEY: 'k', EMBEDDINGS_MODEL: 'fake-embed' });
+  const config = testConfig({ ...corpusEnv, EMBEDDINGS_BASE_URL: server.baseUrl, EMBEDDINGS_API_KEY: 'k', EMBEDDINGS_MODEL: 'fake-embed' });
   const embedder = await createEmbeddings(config);
   assert.ok(!(embedder instanceof LocalEmbeddings));
   const summary = await buildIndex({ config, embedder });
@@ -29,6 +25,6 @@ test('an index built and searched through an OpenAI-compatible embeddings endpoi
   assert.equal(result.mode, 'hybrid');
   assert.match(result.results[0].headline, /浏阳/);
   // The local model cannot read vectors made by another model.
-  const local = await createEmbeddings(testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: config.indexDir }));
+  const local = await createEmbeddings(testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: indexDir }));
   await assert.rejects(loadIndex(config.indexDir, local, 64), (e: unknown) => e instanceof IndexInvalidError && /built with the embedding model fake-embed/.test((e as Error).message));
 });
