@@ -1,8 +1,11 @@
 // Runs the bot: long polling by default, webhook mode with WEBHOOK_URL. Start-up tolerates Bot
 // API servers that lack some methods; SIGINT/SIGTERM finish the answers in flight, then stop.
+import { access, constants } from 'node:fs/promises';
 import type { Telegraf } from 'telegraf';
+import { explainFolderError } from '../errors.ts';
 import { createBot, type BotApp } from './app.ts';
 import type { BotServices } from './context.ts';
+import { telegramStartupError } from './telegram-errors.ts';
 
 export const COMMANDS = [
   { command: 'ask', description: '提问（群组中使用）' },
@@ -24,12 +27,16 @@ export async function startBot(services: BotServices): Promise<RunningBot> {
   const { bot, state } = app;
   const { logger, config } = services;
   slowDownEmptyPolls(bot);
-  bot.botInfo = await bot.telegram.getMe();
+  // Unreachable (no route, DNS, proxy) or a rejected token: one line with the remedy.
+  bot.botInfo = await bot.telegram.getMe().catch((error: unknown) => {
+    throw telegramStartupError(error, config.telegram.apiRoot);
+  });
   try {
     await bot.telegram.setMyCommands(COMMANDS);
   } catch (error) {
     logger.warn(`setMyCommands is not available on this Bot API server (carrying on): ${(error as Error).message}`);
   }
+  await warnIfUploadsCannotBeSaved(services);
   let launched: Promise<void> = Promise.resolve();
   if (config.telegram.webhookUrl) {
     const url = new URL(config.telegram.webhookUrl);
@@ -93,4 +100,16 @@ function slowDownEmptyPolls(bot: Telegraf): void {
     }
     return result;
   }) as typeof bot.telegram.callApi;
+}
+
+/** Admins' uploads are written into CORPUS_DIR: say at start, not at the first upload, that they
+ * cannot be. */
+async function warnIfUploadsCannotBeSaved({ config, logger }: BotServices): Promise<void> {
+  if (config.telegram.adminUserIds.length === 0) return;
+  try {
+    await access(config.corpusDir, constants.W_OK);
+  } catch (error) {
+    const explained = explainFolderError(error, { CORPUS_DIR: { dir: config.corpusDir, need: 'write' } });
+    logger.warn(`Pages that admins upload cannot be saved: ${(explained as Error).message}`);
+  }
 }

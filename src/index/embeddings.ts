@@ -29,6 +29,28 @@ type FeatureExtractor = (texts: string[], options: { pooling: 'cls'; normalize: 
 
 // One pipeline per model and folder per process: loading takes a second and ~100 MB.
 const pipelines = new Map<string, Promise<FeatureExtractor>>();
+/** A failed load is remembered this long before it is tried again. Without it every question
+ * retried the load, and a loop of failing searches never yielded to I/O (it spun at 100% CPU). */
+export const MODEL_RETRY_MS = 30_000;
+
+/** Files transformers.js needs for a feature-extraction model (q8 weights). */
+const MODEL_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', path.join('onnx', 'model_quantized.onnx')];
+
+/** Where downloaded models live: outside node_modules, so a reinstall keeps them. */
+export function modelCacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'news-qa-bot', 'models');
+}
+
+/** Where the local model comes from, in the order the app looks: EMBEDDING_MODEL_PATH, then a
+ * complete copy in the download cache (loaded offline), then a download into that cache. */
+export type ModelSource = { kind: 'path' | 'cache'; dir: string; complete: boolean } | { kind: 'download'; dir: string; complete: false };
+
+export function locateModel(model: string, modelPath?: string): ModelSource {
+  const complete = (dir: string) => MODEL_FILES.every((file) => existsSync(path.join(dir, model, file)));
+  if (modelPath) return { kind: 'path', dir: modelPath, complete: complete(modelPath) };
+  const cache = modelCacheDir();
+  return complete(cache) ? { kind: 'cache', dir: cache, complete: true } : { kind: 'download', dir: cache, complete: false };
+}
 
 export interface LocalEmbeddingsOptions {
   model: string;
@@ -83,30 +105,32 @@ export class LocalEmbeddings extends Embeddings implements TextEmbedder {
     if (!loading) {
       loading = loadPipeline(this.options);
       pipelines.set(key, loading);
-      loading.catch(() => pipelines.delete(key)); // a later call may succeed (e.g. network back)
+      // A later call may succeed (network back, files copied in), but not within MODEL_RETRY_MS.
+      loading.catch(() => setTimeout(() => pipelines.delete(key), MODEL_RETRY_MS).unref());
     }
     return loading;
   }
 }
 
+/** The fix for a missing model, in one sentence operators and the test runner both print. */
+export const MODEL_REMEDY = (model: string) =>
+  `Offline? Copy the model's files (${MODEL_FILES.join(', ')}) into <folder>/${model}/ and set EMBEDDING_MODEL_PATH=<folder>; online, unset EMBEDDING_MODEL_PATH and it downloads into ${modelCacheDir()} (behind a proxy, set HTTPS_PROXY).`;
+
 async function loadPipeline({ model, modelPath, logger }: LocalEmbeddingsOptions): Promise<FeatureExtractor> {
   const transformers = await import('@huggingface/transformers');
   const { env } = transformers;
-  if (modelPath) {
-    const weights = path.join(modelPath, model, 'onnx', 'model_quantized.onnx');
-    if (!existsSync(weights)) {
-      throw new EmbeddingUnavailableError(
-        `EMBEDDING_MODEL_PATH=${modelPath} has no ${model} (looked for ${weights}). Point EMBEDDING_MODEL_PATH at the folder that holds ${model}/ (for example ../shared/models), or unset it to download the model on a machine with internet.`,
-      );
-    }
-    env.allowRemoteModels = false;
-    env.allowLocalModels = true;
-    env.localModelPath = modelPath.endsWith(path.sep) ? modelPath : modelPath + path.sep;
-  } else {
-    // Downloaded once into the user's cache, which survives `npm ci` (node_modules does not).
-    env.allowRemoteModels = true;
-    env.cacheDir = path.join(os.homedir(), '.cache', 'news-qa-bot', 'models');
+  const source = locateModel(model, modelPath);
+  if (source.kind === 'path' && !source.complete) {
+    const missing = MODEL_FILES.map((file) => path.join(source.dir, model, file)).filter((file) => !existsSync(file));
+    throw new EmbeddingUnavailableError(
+      `EMBEDDING_MODEL_PATH=${source.dir} has no complete ${model} (missing ${missing.join(', ')}). ${MODEL_REMEDY(model)}`,
+    );
   }
+  env.allowLocalModels = true;
+  env.localModelPath = source.dir.endsWith(path.sep) ? source.dir : source.dir + path.sep;
+  // A complete copy loads with no network at all; otherwise download into the cache.
+  env.allowRemoteModels = source.kind === 'download';
+  env.cacheDir = modelCacheDir();
   // Node reports start and end for every file but byte progress only for some: show both.
   let lastReport = 0;
   const progress = (event: { status?: string; file?: string; progress?: number }) => {
@@ -121,18 +145,17 @@ async function loadPipeline({ model, modelPath, logger }: LocalEmbeddingsOptions
   try {
     // Two intra-op threads match the default on 2 cores and vary less between runs (measured).
     // Local files emit the same events: progress is only news when something is downloaded.
-    const options = { dtype: 'q8', progress_callback: modelPath ? undefined : progress, session_options: { intraOpNumThreads: 2, interOpNumThreads: 1 } };
+    const options = { dtype: 'q8', progress_callback: source.kind === 'download' ? progress : undefined, session_options: { intraOpNumThreads: 2, interOpNumThreads: 1 } };
     const extractor = await (transformers.pipeline as (...args: unknown[]) => Promise<unknown>)('feature-extraction', model, options);
-    logger?.info(`Embedding model ${model} loaded from ${modelPath ?? env.cacheDir}`);
+    logger?.info(`Embedding model ${model} loaded from ${source.dir}`);
     return extractor as unknown as FeatureExtractor;
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0];
-    if (modelPath) {
-      throw new EmbeddingUnavailableError(`The embedding model in EMBEDDING_MODEL_PATH=${modelPath} could not be loaded (${reason}). Check that ${model}/ there is complete, or unset EMBEDDING_MODEL_PATH to download it.`);
+    if (source.kind !== 'download') {
+      const where = source.kind === 'path' ? `EMBEDDING_MODEL_PATH=${source.dir}` : `the model cache ${source.dir}`;
+      throw new EmbeddingUnavailableError(`The embedding model in ${where} could not be loaded (${reason}). Check that ${model}/ there is complete. ${MODEL_REMEDY(model)}`);
     }
-    throw new EmbeddingUnavailableError(
-      `The embedding model ${model} could not be downloaded (${reason}). Offline? Set EMBEDDING_MODEL_PATH to a folder that holds ${model}/ (for example ../shared/models).`,
-    );
+    throw new EmbeddingUnavailableError(`The embedding model ${model} could not be downloaded into ${source.dir} (${reason}). ${MODEL_REMEDY(model)}`);
   }
 }
 

@@ -3,9 +3,11 @@
 import { readlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
+import { listPageFiles } from '../corpus/read.ts';
+import { explainFolderError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { EmbeddingUnavailableError, type TextEmbedder } from './embeddings.ts';
-import { buildIndex, currentLink, IndexInvalidError, IndexMissingError, loadIndex, ReindexBusyError, type BuildProgress, type BuildSummary, type IndexSnapshot } from './store.ts';
+import { buildIndex, currentLink, IndexInvalidError, IndexMissingError, loadIndex, ReindexBusyError, type BuildProgress, type BuildSummary, type IndexManifest, type IndexSnapshot } from './store.ts';
 
 export class IndexService {
   private snapshot?: IndexSnapshot;
@@ -59,8 +61,10 @@ export class IndexService {
   async loadOrBuild(onProgress?: (p: BuildProgress) => void): Promise<IndexSnapshot> {
     try {
       const snapshot = await this.reload();
-      if (snapshot.manifest.embedding || !this.embedder || !(await modelLoads(this.embedder))) return snapshot;
-      this.logger?.warn(`The index in ${this.config.indexDir} has no vectors (it was built without the embedding model, which now loads): rebuilding it.`);
+      const stale = await this.staleReason(snapshot.manifest);
+      if (stale) this.logger?.warn(`${stale}: rebuilding it, so that no answer comes from pages that are not there.`);
+      else if (snapshot.manifest.embedding || !this.embedder || !(await modelLoads(this.embedder))) return snapshot;
+      else this.logger?.warn(`The index in ${this.config.indexDir} has no vectors (it was built without the embedding model, which now loads): rebuilding it.`);
     } catch (error) {
       if (error instanceof IndexMissingError) this.logger?.info('No index yet: building it from CORPUS_DIR');
       else if (error instanceof IndexInvalidError) this.logger?.warn(`${error.message.replace(/ Rebuild it with .*$/, '')} Rebuilding it from CORPUS_DIR now.`);
@@ -68,6 +72,26 @@ export class IndexService {
     }
     await this.reindex(onProgress);
     return this.current();
+  }
+
+  /** Why the live index no longer matches CORPUS_DIR (another folder, pages added or removed),
+   * or undefined when it does. Edited pages are caught by the next reindex, not here. */
+  private async staleReason(manifest: IndexManifest): Promise<string | undefined> {
+    const { corpusDir, indexDir } = this.config;
+    if (manifest.corpusDir !== corpusDir) {
+      return `The index in ${indexDir} was built from ${manifest.corpusDir ? `CORPUS_DIR=${manifest.corpusDir}` : 'a folder it did not record'}, but CORPUS_DIR is now ${corpusDir}`;
+    }
+    let files: string[];
+    try {
+      files = await listPageFiles(corpusDir);
+    } catch (error) {
+      throw explainFolderError(error, { CORPUS_DIR: { dir: corpusDir, need: 'read' } });
+    }
+    const indexed = new Set([...Object.keys(manifest.pages), ...manifest.warnings.map((w) => w.file)]);
+    const added = files.filter((f) => !indexed.has(f)).length;
+    const removed = [...indexed].filter((f) => !files.includes(f)).length;
+    if (added || removed) return `CORPUS_DIR=${corpusDir} has ${added} pages added and ${removed} removed since the index in ${indexDir} was built`;
+    return undefined;
   }
 
   /** Rebuilds from CORPUS_DIR while searches keep using the old snapshot, then swaps. */

@@ -12,7 +12,7 @@ import hnswlib from 'hnswlib-node';
 import type { Config } from '../config.ts';
 import { loadCorpus } from '../corpus/index.ts';
 import type { Article, PageWarning } from '../corpus/types.ts';
-import { OperatorError } from '../errors.ts';
+import { explainFolderError, OperatorError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { CHUNKER_VERSION, chunkArticles, type Chunk } from './chunk.ts';
 import { EmbeddingUnavailableError, type TextEmbedder } from './embeddings.ts';
@@ -31,6 +31,8 @@ export interface IndexManifest {
   /** null when the index was built without the embedding model: keyword retrieval only. */
   embedding: { model: string; dimension: number } | null;
   chunking: { size: number; overlap: number; version: number };
+  /** The CORPUS_DIR it was built from (absent in builds before it was recorded). */
+  corpusDir?: string;
   keyword: { mode: KeywordMode };
   hnsw: { space: 'cosine'; m: number; efConstruction: number } | null;
   pages: Record<string, { sha256: string; articles: number; chunks: number }>;
@@ -75,7 +77,9 @@ async function loadIndexOnce(indexDir: string, embedder: TextEmbedder | undefine
   let dir: string;
   try {
     dir = path.resolve(indexDir, await readlink(currentLink(indexDir)));
-  } catch {
+  } catch (error) {
+    const explained = explainFolderError(error, { INDEX_DIR: { dir: path.resolve(indexDir), need: 'read' } });
+    if (explained !== error) throw explained;
     throw new IndexMissingError(`No index in INDEX_DIR=${indexDir} yet. Build it with \`npm run reindex\`.`);
   }
   const read = async (name: string) => {
@@ -148,8 +152,18 @@ export interface BuildSummary {
   denseNotice?: string;
 }
 
-/** Builds a new index beside the live one and swaps it in. One build at a time (a lock file). */
+/** Builds a new index beside the live one and swaps it in. One build at a time (a lock file).
+ * A folder it cannot use is reported as the operator's to fix, naming the variable. */
 export async function buildIndex(options: BuildOptions): Promise<BuildSummary> {
+  const { indexDir, corpusDir } = options.config;
+  try {
+    return await buildIndexIn(options);
+  } catch (error) {
+    throw explainFolderError(error, { INDEX_DIR: { dir: indexDir, need: 'write' }, CORPUS_DIR: { dir: corpusDir, need: 'read' } });
+  }
+}
+
+async function buildIndexIn(options: BuildOptions): Promise<BuildSummary> {
   const { config, logger } = options;
   await mkdir(buildsDir(config.indexDir), { recursive: true });
   const release = await acquireLock(config.indexDir);
@@ -212,6 +226,7 @@ export async function buildIndex(options: BuildOptions): Promise<BuildSummary> {
       buildSeconds: 0,
       embedding: vectors && options.embedder ? { model: options.embedder.modelId, dimension } : null,
       chunking: { size: config.chunking.size, overlap: config.chunking.overlap, version: CHUNKER_VERSION },
+      corpusDir: config.corpusDir,
       keyword: { mode: keywordMode },
       hnsw: vectors ? { space: 'cosine', m: config.hnsw.m, efConstruction: config.hnsw.efConstruction } : null,
       pages,

@@ -1,3 +1,4 @@
+// needs: model
 // The index lifecycle on the seeds with the real model and real hnswlib.
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs';
@@ -62,12 +63,16 @@ test('a reindex while searches run: no search fails and none sees a half-built i
   await service.reload();
   const retriever = new Retriever(() => service.current(), embedder);
   const before = service.current().manifest.buildId;
+  // Each loop yields to I/O every turn (a turn that only awaits settled promises would starve
+  // the reindex it is meant to race) and stops by a deadline whatever happens.
+  const deadline = Date.now() + 60_000;
   let running = true;
+  const go = () => running && Date.now() < deadline;
   let searches = 0;
   let diskLoads = 0;
   const failures: string[] = [];
   const searchLoop = (async () => {
-    while (running) {
+    while (go()) {
       try {
         const result = await retriever.search('钦州市各级工会指导企业签订了多少份集体合同？', { k: 3 });
         if (!/四个一/.test(result.results[0]?.headline ?? '')) failures.push(`wrong top result: ${result.results[0]?.headline}`);
@@ -75,10 +80,11 @@ test('a reindex while searches run: no search fails and none sees a half-built i
       } catch (error) {
         failures.push(String(error));
       }
+      await new Promise((r) => setImmediate(r));
     }
   })();
   const loadLoop = (async () => {
-    while (running) {
+    while (go()) {
       try {
         const snapshot = await loadIndex(indexDir, embedder, 64); // a fresh reader, straight from disk
         if (snapshot.chunks.length !== snapshot.manifest.counts.chunks) failures.push('inconsistent snapshot');
@@ -136,7 +142,7 @@ test('no index yet says how to build one', async () => {
 
 test('a missing model path says where it looked and what to set, and search falls back to keywords, saying so', async () => {
   const missing = new LocalEmbeddings({ model: 'Xenova/bge-small-zh-v1.5', modelPath: path.join(root, 'no-models') });
-  await assert.rejects(missing.load(), (e: unknown) => e instanceof EmbeddingUnavailableError && /EMBEDDING_MODEL_PATH=.*no-models has no Xenova\/bge-small-zh-v1\.5 \(looked for .*model_quantized\.onnx\)/.test((e as Error).message));
+  await assert.rejects(missing.load(), (e: unknown) => e instanceof EmbeddingUnavailableError && /EMBEDDING_MODEL_PATH=.*no-models has no complete Xenova\/bge-small-zh-v1\.5 \(missing .*model_quantized\.onnx\)\. Offline\? .*set EMBEDDING_MODEL_PATH/.test((e as Error).message));
   const snapshot = await loadIndex(indexDir, undefined, 64);
   snapshot.vectors = (await loadIndex(indexDir, embedder, 64)).vectors; // an index with vectors, a model that fails
   const retriever = new Retriever(() => snapshot, missing);

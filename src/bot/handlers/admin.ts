@@ -1,11 +1,11 @@
 // Admins (ADMIN_USER_IDS): /reindex, /stats, and .txt/.md pages sent as documents.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Composer, type Context } from 'telegraf';
 import { decodePage, PAGE_EXTENSIONS } from '../../corpus/read.ts';
-import { isOperatorError } from '../../errors.ts';
+import { explainFolderError, isOperatorError, OperatorError, type OperatorErrorCode } from '../../errors.ts';
 import type { BuildProgress } from '../../index/store.ts';
 import type { BotState } from '../context.ts';
 import { escapeHtml } from '../render.ts';
@@ -21,6 +21,24 @@ const PHASES: Record<BuildProgress['phase'], string> = {
   saving: '保存索引',
   done: '完成',
 };
+
+/** Admins read Chinese; the operator's English remedy goes to the log. */
+const ADMIN_CAUSES: Record<OperatorErrorCode, string> = {
+  FOLDER_NOT_WRITABLE: '服务器上的目录没有写权限',
+  FOLDER_NOT_READABLE: '服务器上的目录没有读权限',
+  FOLDER_READ_ONLY: '服务器上的目录位于只读文件系统',
+  NOT_A_FOLDER: '配置的目录路径实际上是一个文件',
+  DISK_FULL: '服务器磁盘已满',
+};
+
+/** Why an admin's action failed, in Chinese, naming the folder for the operator to fix. */
+export function adminReason(error: unknown): string {
+  if (error instanceof OperatorError && error.code) {
+    const folder = /^(?:The disk holding )?([A-Z_]+=\S+)/.exec(error.message)?.[1];
+    return `${ADMIN_CAUSES[error.code]}${folder ? `（${folder}）` : ''}，请联系运维人员处理（详见日志）。`;
+  }
+  return isOperatorError(error) ? (error as Error).message : '内部错误，详见日志';
+}
 
 interface PendingUpload {
   name: string;
@@ -84,7 +102,7 @@ export function adminComposer(state: BotState): Composer<Context> {
         );
       } catch (error) {
         state.logger.error(`Reindex requested in chat ${ctx.chat.id} failed: ${(error as Error).message}`);
-        const reason = isOperatorError(error) ? (error as Error).message : '内部错误，详见日志';
+        const reason = adminReason(error);
         await edit(`重建索引失败，原有索引继续使用。原因：${reason}`, true);
       } finally {
         reindexClaimed = false;
@@ -139,7 +157,7 @@ export function adminComposer(state: BotState): Composer<Context> {
       });
       return;
     }
-    await savePage(state, name, bytes);
+    if (!(await savePage(state, name, bytes, ctx))) return;
     await ctx.reply(`已保存版面 ${name}（${decoded.encoding === 'utf-8' ? 'UTF-8' : 'GBK/GB18030'}）。发送 /reindex 更新索引。`);
   });
 
@@ -150,18 +168,29 @@ export function adminComposer(state: BotState): Composer<Context> {
     pending.delete(id);
     await ctx.answerCbQuery();
     if (choice === 'no') return void (await ctx.editMessageText(`已取消，${upload.name} 保持不变。`));
-    await savePage(state, upload.name, upload.bytes);
+    if (!(await savePage(state, upload.name, upload.bytes, ctx))) return;
     await ctx.editMessageText(`已覆盖版面 ${upload.name}。发送 /reindex 更新索引。`);
   });
 
   return composer;
 }
 
-/** Written beside the target and renamed into place: a half-written page is never read. */
-async function savePage(state: BotState, name: string, bytes: Buffer): Promise<void> {
-  const target = path.join(state.config.corpusDir, name);
-  const temporary = path.join(state.config.corpusDir, `.${name}.${process.pid}.upload`);
-  await writeFile(temporary, bytes);
-  await rename(temporary, target);
+/** Written beside the target and renamed into place: a half-written page is never read. A
+ * folder the bot cannot write is told to the admin in Chinese and to the log in English. */
+async function savePage(state: BotState, name: string, bytes: Buffer, ctx: Context): Promise<boolean> {
+  const { corpusDir } = state.config;
+  const target = path.join(corpusDir, name);
+  const temporary = path.join(corpusDir, `.${name}.${process.pid}.upload`);
+  try {
+    await writeFile(temporary, bytes);
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => {});
+    const explained = explainFolderError(error, { CORPUS_DIR: { dir: corpusDir, need: 'write' } });
+    state.logger.error(`Could not save the uploaded page ${name}: ${(explained as Error).message}`);
+    await ctx.reply(`无法保存版面 ${name}：${adminReason(explained)}`);
+    return false;
+  }
   state.logger.info(`Saved uploaded page ${name} (${bytes.length} bytes)`);
+  return true;
 }
