@@ -126,10 +126,11 @@ async function loadPipeline({ model, modelPath, logger }: LocalEmbeddingsOptions
       `EMBEDDING_MODEL_PATH=${source.dir} has no complete ${model} (missing ${missing.join(', ')}). ${MODEL_REMEDY(model)}`,
     );
   }
-  env.allowLocalModels = true;
-  env.localModelPath = source.dir.endsWith(path.sep) ? source.dir : source.dir + path.sep;
-  // A complete copy loads with no network at all; otherwise download into the cache.
+  // A complete copy loads with no network at all; otherwise download into the cache (which
+  // transformers.js reads first, so a download cut short resumes with the files it lacks).
+  env.allowLocalModels = source.kind !== 'download';
   env.allowRemoteModels = source.kind === 'download';
+  env.localModelPath = source.dir.endsWith(path.sep) ? source.dir : source.dir + path.sep;
   env.cacheDir = modelCacheDir();
   // Node reports start and end for every file but byte progress only for some: show both.
   let lastReport = 0;

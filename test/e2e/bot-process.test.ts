@@ -1,9 +1,9 @@
+// needs: model
 // npm start with a token, as an operator runs it: long polling, then SIGTERM finishes cleanly.
 // And webhook mode: Telegram's secret-token header is checked.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import path from 'node:path';
 import { after, test } from 'node:test';
 import { startBot } from '../../src/bot/run.ts';
 import { createServices } from '../../src/cli/shared.ts';
@@ -15,7 +15,6 @@ import { seedCorpus } from '../helpers/corpus.ts';
 const corpus = seedCorpus();
 const telegram = await startTelegram();
 after(() => telegram.stop());
-const modelPath = process.env.EMBEDDING_MODEL_PATH ?? path.resolve('..', 'shared', 'models');
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -31,7 +30,6 @@ test('npm start with a token polls, answers, and on SIGTERM finishes its answers
       ...process.env,
       ...botEnv(telegram.apiRoot),
       ...corpus.env,
-      EMBEDDING_MODEL_PATH: modelPath,
       LOG_LEVEL: 'info',
       LLM_BASE_URL: '',
       LLM_API_KEY: '',

@@ -1,3 +1,4 @@
+// needs: model
 // The real bot (telegraf, long polling, the same startBot as npm start) against the Bot API
 // emulator on 127.0.0.1, with a real index, the real model and a local OpenAI-compatible server.
 import assert from 'node:assert/strict';

@@ -6,11 +6,13 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs an npm script the way a user does, with extra environment and optional stdin. */
+/** Runs an npm script the way a user does, with extra environment and optional stdin. npm runs
+ * with --silent (as `npm run -s …`), so stdout holds the script's output without npm's
+ * "> script" banner. */
 export function runNpm(args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, TELEGRAM_BOT_TOKEN: '', LLM_BASE_URL: '', LLM_API_KEY: '', LLM_MODEL: '', ...options.env };
-    const child = spawn('npm', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['--silent', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

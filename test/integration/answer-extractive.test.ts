@@ -1,3 +1,4 @@
+// needs: model
 // Extractive answers (the default, no keys) on the seeds, with the real model.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

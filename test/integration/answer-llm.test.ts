@@ -1,3 +1,4 @@
+// needs: model
 // The LLM path: the real LangChain OpenAI client against a local OpenAI-compatible server.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
