@@ -1,6 +1,7 @@
 // Builds the Telegraf app from services: one Composer per feature, wired here; handlers stay
 // thin and every reply goes through render.ts. Tests build the same app with real parts.
 import { Telegraf } from 'telegraf';
+import { telegramAgent } from '../net/proxy.ts';
 import { ConversationStore } from './conversations.ts';
 import type { BotServices, BotState } from './context.ts';
 import { adminComposer } from './handlers/admin.ts';
@@ -16,10 +17,18 @@ export interface BotApp {
 
 export function createBot(services: BotServices): BotApp {
   const { config, logger } = services;
+  // Through HTTPS_PROXY / HTTP_PROXY / ALL_PROXY unless NO_PROXY or loopback (src/net/proxy.ts).
+  const agent = telegramAgent(config.telegram.apiRoot ?? 'https://api.telegram.org');
   const bot = new Telegraf(config.telegram.token!, {
-    telegram: { ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), webhookReply: false },
+    telegram: { ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), ...(agent ? { agent } : {}), webhookReply: false },
     handlerTimeout: 60_000,
   });
+  // Telegraf drops the agent for an http:// API root (its default one is https-only), also in the
+  // client it makes for each update: put ours back in both.
+  if (agent) {
+    bot.telegram.options.agent = agent;
+    bot.use((ctx, next) => ((ctx.telegram.options.agent = agent), next()));
+  }
   const state: BotState = {
     ...services,
     conversations: new ConversationStore(),

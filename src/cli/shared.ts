@@ -6,6 +6,7 @@ import { createEmbeddings, type TextEmbedder } from '../index/embeddings.ts';
 import { IndexService } from '../index/service.ts';
 import type { BuildProgress } from '../index/store.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { installProxy } from '../net/proxy.ts';
 import { Retriever } from '../retrieve/search.ts';
 
 export interface Services {
@@ -18,6 +19,7 @@ export interface Services {
 }
 
 export async function createServices(config = loadConfig(), logger: Logger = createLogger(config.logLevel)): Promise<Services> {
+  installProxy({ logger }); // HTTPS_PROXY etc. for fetch (LLM, embeddings, model download)
   const embedder = await createEmbeddings(config, logger);
   const index = new IndexService(config, embedder, logger);
   const retriever = new Retriever(() => index.current(), embedder, logger);
