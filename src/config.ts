@@ -86,6 +86,7 @@ const schema = z.object({
     }
   }),
   PORT: integer(8080, 1, 65535, 'HTTP port for webhook mode'),
+  INDEX_WATCH_MS: integer(10_000, 50, 3_600_000, 'how often a running bot or chat checks INDEX_DIR for a build made by another process'),
   MAX_QUESTION_CHARS: integer(500, 10, 4000, 'longer questions are refused politely'),
   RATE_LIMIT_PER_MINUTE: integer(10, 1, 1000, 'questions per user per minute'),
   LOG_LEVEL: z
@@ -100,6 +101,8 @@ export interface Config {
   telegram: { token?: string; apiRoot?: string; adminUserIds: number[]; webhookUrl?: string; webhookSecret?: string; port: number };
   corpusDir: string;
   indexDir: string;
+  /** How often a running process looks for a build swapped in by another one. */
+  indexWatchMs: number;
   maxPageBytes: number;
   embeddings:
     | { provider: 'local'; model: string; modelPath?: string }
@@ -177,6 +180,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     },
     corpusDir,
     indexDir: resolve(e.INDEX_DIR),
+    indexWatchMs: e.INDEX_WATCH_MS,
     maxPageBytes: e.MAX_PAGE_BYTES,
     embeddings: e.EMBEDDINGS_BASE_URL
       ? { provider: 'openai', baseUrl: e.EMBEDDINGS_BASE_URL, apiKey: e.EMBEDDINGS_API_KEY, model: e.EMBEDDINGS_MODEL! }

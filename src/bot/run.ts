@@ -53,7 +53,7 @@ export async function startBot(services: BotServices): Promise<RunningBot> {
     logger.info(`Bot @${bot.botInfo.username} polling for updates`);
   }
   // A running bot also picks up builds made by `npm run reindex` in another process.
-  const stopWatching = services.index.watch(10_000);
+  const stopWatching = services.index.watch(config.indexWatchMs);
   let stopping: Promise<void> | undefined;
   let stoppedResolve: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (stoppedResolve = resolve));

@@ -3,6 +3,7 @@ import { loadConfig } from '../config.ts';
 import { loadCorpus } from '../corpus/index.ts';
 import type { Article } from '../corpus/types.ts';
 import { runMain } from '../errors.ts';
+import { parseCommand, type CommandSpec, type OptionSpec } from './args.ts';
 
 /** Display width in a terminal: CJK and full-width characters take two columns. */
 function displayWidth(text: string): number {
@@ -39,11 +40,21 @@ export function articlesAsJson(articles: Article[]) {
   }));
 }
 
+export const ARTICLES_COMMAND = {
+  usage: 'Usage: npm run articles [-- --json]',
+  about: 'The pages in CORPUS_DIR split into articles: a table for people, or the JSON array for scripts.',
+  options: {
+    json: { type: 'boolean', description: 'print the articles as a JSON array (text, paragraphs, offsets)' },
+  },
+} satisfies CommandSpec<Record<string, OptionSpec>>;
+
 await runMain(async () => {
+  const args = parseCommand(ARTICLES_COMMAND);
+  if (!args) return;
   const config = loadConfig();
   const { articles, warnings, pages } = await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes });
   for (const w of warnings) process.stderr.write(`warning: skipped ${w.file}: ${w.reason}\n`);
-  if (process.argv.includes('--json')) {
+  if (args.values.json) {
     process.stdout.write(`${JSON.stringify(articlesAsJson(articles), null, 2)}\n`);
     return;
   }

@@ -1,4 +1,4 @@
-// npm run ask -- [--json] "问题"
+// npm run ask -- [--json] "问题"  (a question that starts with "-" goes after another --)
 // Without a question argument it reads stdin: each line is a question, or a JSON object
 // {"question": "...", "history": [{"question": "...", "answer": "..."}]}; one JSON line out per line in.
 import { createInterface } from 'node:readline';
@@ -6,7 +6,8 @@ import type { Turn } from '../answer/types.ts';
 import { loadConfig } from '../config.ts';
 import { OperatorError, runMain } from '../errors.ts';
 import { answerAsJson, answerAsText } from './format.ts';
-import { cliLogger, createServices } from './shared.ts';
+import { parseCommand, type CommandSpec, type OptionSpec } from './args.ts';
+import { loadedServices, type Services } from './shared.ts';
 
 function parseLine(line: string): { question: string; history: Turn[] } {
   const trimmed = line.trim();
@@ -23,37 +24,44 @@ function parseLine(line: string): { question: string; history: Turn[] } {
 }
 
 export const ASK_USAGE = `Usage: npm run ask -- [--json] "问题"
+       npm run ask -- [--json] -- "-问题"    (a question that starts with "-")
        npm run ask < questions.txt    (one question, or {"question": …, "history": […]}, per line)`;
 
+export const ASK_COMMAND = {
+  usage: ASK_USAGE,
+  about: 'One answer with its citations. Without a question, one JSON line out per line of standard input.',
+  positionals: true,
+  options: {
+    json: { type: 'boolean', description: 'print the answer as JSON' },
+  },
+} satisfies CommandSpec<Record<string, OptionSpec>>;
+
 await runMain(async () => {
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) return void process.stdout.write(`${ASK_USAGE}\n`);
-  const unknown = args.find((a) => a.startsWith('--') && a !== '--json');
-  if (unknown) throw new OperatorError(`Unknown option ${unknown}.\n${ASK_USAGE}`);
-  const json = args.includes('--json');
-  const question = args.filter((a) => a !== '--json').join(' ').trim();
-  const explicitEmpty = args.some((a) => a !== '--json' && a.trim() === '') && !question;
-  if (explicitEmpty || (!question && process.stdin.isTTY)) throw new OperatorError(`No question given.\n${ASK_USAGE}`);
+  const args = parseCommand(ASK_COMMAND);
+  if (!args) return;
+  const json = args.values.json ?? false;
+  const question = args.positionals.join(' ').trim();
+  if ((args.positionals.length > 0 && !question) || (!question && process.stdin.isTTY)) throw new OperatorError(`No question given.\n${ASK_USAGE}`);
   const config = loadConfig();
-  const { index, answerer } = await createServices(config, cliLogger(config));
-  await index.loadOrBuild();
   if (!question) {
+    // The model and the index load with the first question, not for an empty input.
     const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-    let answered = 0;
+    let services: Services | undefined;
     for await (const line of lines) {
       if (!line.trim()) continue;
-      answered++;
+      services ??= await loadedServices(config);
       try {
         const { question: q, history } = parseLine(line);
-        process.stdout.write(`${JSON.stringify(answerAsJson(await answerer.answer(q, history)))}\n`);
+        process.stdout.write(`${JSON.stringify(answerAsJson(await services.answerer.answer(q, history)))}\n`);
       } catch (error) {
         if (!(error instanceof OperatorError)) throw error;
         process.stdout.write(`${JSON.stringify({ error: error.message })}\n`); // one bad line does not stop the rest
       }
     }
-    if (answered === 0) throw new OperatorError(`No question on standard input.\n${ASK_USAGE}`);
+    if (!services) throw new OperatorError(`No question on standard input.\n${ASK_USAGE}`);
     return;
   }
+  const { answerer } = await loadedServices(config);
   const answer = await answerer.answer(question);
   process.stdout.write(json ? `${JSON.stringify(answerAsJson(answer), null, 2)}\n` : `${answerAsText(answer)}\n`);
 });

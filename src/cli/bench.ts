@@ -16,12 +16,19 @@ import { KeywordIndex } from '../index/keyword.ts';
 import { buildIndex, buildVectorStore, type IndexSnapshot } from '../index/store.ts';
 import { IndexService } from '../index/service.ts';
 import { Retriever } from '../retrieve/search.ts';
-import { createServices } from './shared.ts';
+import { parseCommand, type CommandSpec, type OptionSpec } from './args.ts';
+import { cliServices } from './shared.ts';
 
-const argValue = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
+export const BENCH_COMMAND = {
+  usage: 'Usage: npm run bench [-- --sizes 10000,100000] [--queries 240]',
+  about:
+    'Build speed, retrieval latency and memory on this machine: a cold build of CORPUS_DIR in a temporary\n' +
+    'directory, warm retrieval, and synthetic corpora of the given sizes. Takes minutes at 100,000 chunks.',
+  options: {
+    sizes: { type: 'integers', value: 'N,N', min: 1, example: '10000,100000', description: 'synthetic corpus sizes in chunks (default 10000,100000)' },
+    queries: { type: 'integer', value: 'N', min: 1, max: 100000, example: '240', description: 'how many questions to time (default 240)' },
+  },
+} satisfies CommandSpec<Record<string, OptionSpec>>;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const peakRss = () => process.resourceUsage().maxRSS * 1024;
@@ -33,9 +40,11 @@ async function time<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
 }
 
 await runMain(async () => {
-  const sizes = argValue('--sizes', '10000,100000').split(',').filter(Boolean).map(Number);
-  const queryCount = Number(argValue('--queries', '240'));
-  const services = await createServices();
+  const args = parseCommand(BENCH_COMMAND);
+  if (!args) return;
+  const sizes = args.values.sizes ?? [10000, 100000];
+  const queryCount = args.values.queries ?? 240;
+  const services = await cliServices();
   const { config, embedder, logger } = services;
   const out: string[] = [];
   const say = (line: string) => {

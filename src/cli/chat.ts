@@ -3,12 +3,25 @@
 import { createInterface } from 'node:readline';
 import type { Answerer } from '../answer/answer.ts';
 import type { Turn } from '../answer/types.ts';
+import type { Config } from '../config.ts';
 import type { IndexService } from '../index/service.ts';
+import type { CommandSpec, OptionSpec } from './args.ts';
 import { answerAsText } from './format.ts';
 
 const HELP = '直接输入问题即可；追问会沿用上一轮的话题。命令：/new 开始新话题，/help 查看帮助，/quit 退出。';
 
-export async function runChat(services: { answerer: Answerer; index: IndexService }, input = process.stdin, output = process.stdout): Promise<void> {
+export const CHAT_USAGE = 'Usage: npm run chat';
+
+export const CHAT_COMMAND = {
+  usage: CHAT_USAGE,
+  about:
+    'A conversation in the terminal: type a question, follow-ups keep the topic; /new starts a new topic,\n' +
+    '/help explains, /quit ends. Piped input is read line by line. A reindex by another process is picked up.',
+  options: {},
+} satisfies CommandSpec<Record<string, OptionSpec>>;
+
+
+export async function runChat(services: { answerer: Answerer; index: IndexService; config: Pick<Config, 'indexWatchMs'> }, input = process.stdin, output = process.stdout): Promise<void> {
   const snapshot = services.index.current();
   const { counts } = snapshot.manifest;
   output.write(
@@ -25,6 +38,8 @@ export async function runChat(services: { answerer: Answerer; index: IndexServic
   const prompt = () => isTerminal && rl.prompt();
   rl.setPrompt('问> ');
   let history: Turn[] = [];
+  // Like the bot, answer from the build another process's `npm run reindex` swaps in.
+  const stopWatching = services.index.watch(services.config.indexWatchMs);
   prompt();
   try {
     for await (const raw of rl) {
@@ -43,6 +58,7 @@ export async function runChat(services: { answerer: Answerer; index: IndexServic
       prompt();
     }
   } finally {
+    stopWatching();
     rl.close();
   }
   output.write('再见。\n');
@@ -51,17 +67,10 @@ export async function runChat(services: { answerer: Answerer; index: IndexServic
 // Run directly: npm run chat
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { runMain } = await import('../errors.ts');
-  const { loadConfig } = await import('../config.ts');
-  const { cliLogger, createServices, progressReporter } = await import('./shared.ts');
+  const { parseCommand } = await import('./args.ts');
+  const { loadedServices } = await import('./shared.ts');
   await runMain(async () => {
-    const config = loadConfig();
-    const services = await createServices(config, cliLogger(config));
-    const progress = await progressReporter();
-    try {
-      await services.index.loadOrBuild(progress.update);
-    } finally {
-      progress.stop();
-    }
-    await runChat(services);
+    if (!parseCommand(CHAT_COMMAND)) return;
+    await runChat(await loadedServices(undefined, { progress: true }));
   });
 }

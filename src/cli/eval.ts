@@ -5,8 +5,21 @@ import { runMain } from '../errors.ts';
 import { goldArticleId, loadQuestions, percent, quantile } from '../eval/questions.ts';
 import { KeywordIndex, type KeywordMode } from '../index/keyword.ts';
 import type { Fusion, RetrievalMode } from '../retrieve/search.ts';
-import { createServices } from './shared.ts';
 import { evaluateAnswers } from '../eval/answers.ts';
+import { parseCommand, type CommandSpec, type OptionSpec } from './args.ts';
+import { loadedServices } from './shared.ts';
+
+export const EVAL_COMMAND = {
+  usage: 'Usage: npm run eval [-- --json]\n       npm run eval -- --answers [--verbose]',
+  about:
+    'Retrieval quality (recall@1, recall@5, MRR; dense, keyword and hybrid) on test/fixtures/questions.json,\n' +
+    'or with --answers the quality of the answers (extractive, and the LLM when LLM_* is set).',
+  options: {
+    answers: { type: 'boolean', description: 'evaluate the answers instead of retrieval' },
+    json: { type: 'boolean', description: 'retrieval: also print the figures as one JSON line' },
+    verbose: { type: 'boolean', description: 'answers: list the answers that missed' },
+  },
+} satisfies CommandSpec<Record<string, OptionSpec>>;
 
 interface Row {
   name: string;
@@ -19,9 +32,11 @@ interface Row {
 }
 
 await runMain(async () => {
-  if (process.argv.includes('--answers')) return evaluateAnswers();
-  const services = await createServices();
-  const snapshot = await services.index.loadOrBuild();
+  const args = parseCommand(EVAL_COMMAND);
+  if (!args) return;
+  if (args.values.answers) return evaluateAnswers(); // reads --verbose itself
+  const services = await loadedServices();
+  const snapshot = services.index.current();
   const questions = loadQuestions().filter((q) => q.type !== 'followup');
   const vectors = new Map<string, number[]>();
   for (const q of questions) vectors.set(q.id, await services.embedder.embedQuery(q.question));
@@ -84,5 +99,5 @@ await runMain(async () => {
   out.push('');
   out.push(`Hybrid (words + bigrams) recall@5 by question type: ${Object.entries(hybrid.byType).map(([t, v]) => `${t} ${percent(v.reduce((a, b) => a + b, 0) / v.length)} (${v.length})`).join(', ')}`);
   process.stdout.write(`${out.join('\n')}\n`);
-  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(rows.map(({ byType, ...r }) => ({ ...r, byType })))}\n`);
+  if (args.values.json) process.stdout.write(`${JSON.stringify(rows.map(({ byType, ...r }) => ({ ...r, byType })))}\n`);
 });

@@ -4,28 +4,23 @@
 import { createInterface } from 'node:readline';
 import { OperatorError, runMain } from '../errors.ts';
 import type { SearchResult } from '../retrieve/search.ts';
-import { createServices } from './shared.ts';
+import { loadConfig } from '../config.ts';
+import { parseCommand, type CommandSpec, type OptionSpec } from './args.ts';
+import { loadedServices, type Services } from './shared.ts';
 
 export const SEARCH_USAGE = `Usage: npm run search -- [--json] [-k N] "问题"
+       npm run search -- [--json] [-k N] -- "-问题"    (a question that starts with "-")
        npm run search < questions.txt    (one question per line, one JSON line out per question)`;
 
-export function parseSearchArgs(argv: string[]): { json: boolean; k: number; question?: string; help?: boolean } {
-  if (argv.includes('--help') || argv.includes('-h')) return { json: false, k: 5, help: true };
-  let json = false;
-  let k = 5;
-  const words: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--json') json = true;
-    else if (arg === '-k' || arg === '--k') {
-      k = Number(argv[++i]);
-      if (!Number.isInteger(k) || k < 1 || k > 50) throw new OperatorError('-k takes a whole number from 1 to 50, e.g. -k 5');
-    } else if (arg.startsWith('--')) throw new OperatorError(`Unknown option ${arg}.\n${SEARCH_USAGE}`);
-    else words.push(arg);
-  }
-  if (words.length > 0 && !words.join('').trim()) throw new OperatorError(`No question given.\n${SEARCH_USAGE}`);
-  return { json, k, question: words.length ? words.join(' ') : undefined };
-}
+export const SEARCH_COMMAND = {
+  usage: SEARCH_USAGE,
+  about: 'Retrieval only: the articles that best match the question, with their passages and scores.',
+  positionals: true,
+  options: {
+    json: { type: 'boolean', description: 'print the results as JSON' },
+    k: { type: 'integer', value: 'N', min: 1, max: 50, example: '5', description: 'how many articles (1 to 50, default 5)' },
+  },
+} satisfies CommandSpec<Record<string, OptionSpec>>;
 
 function asJson(result: SearchResult) {
   return {
@@ -40,24 +35,29 @@ function asJson(result: SearchResult) {
 }
 
 await runMain(async () => {
-  const args = parseSearchArgs(process.argv.slice(2));
-  if (args.help) return void process.stdout.write(`${SEARCH_USAGE}\n`);
-  if (args.question === undefined && process.stdin.isTTY) throw new OperatorError(`No question given.\n${SEARCH_USAGE}`);
-  const { index, retriever } = await createServices();
-  await index.loadOrBuild();
-  if (args.question === undefined) {
+  const args = parseCommand(SEARCH_COMMAND);
+  if (!args) return;
+  const k = args.values.k ?? 5;
+  const json = args.values.json ?? false;
+  const question = args.positionals.length ? args.positionals.join(' ') : undefined;
+  if (question !== undefined && !question.trim()) throw new OperatorError(`No question given.\n${SEARCH_USAGE}`);
+  if (question === undefined && process.stdin.isTTY) throw new OperatorError(`No question given.\n${SEARCH_USAGE}`);
+  const config = loadConfig();
+  if (question === undefined) {
+    // The model and the index load with the first question, not for an empty input.
     const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-    let searched = 0;
+    let services: Services | undefined;
     for await (const line of lines) {
       if (!line.trim()) continue;
-      searched++;
-      process.stdout.write(`${JSON.stringify(asJson(await retriever.search(line, { k: args.k })))}\n`);
+      services ??= await loadedServices(config);
+      process.stdout.write(`${JSON.stringify(asJson(await services.retriever.search(line, { k })))}\n`);
     }
-    if (searched === 0) throw new OperatorError(`No question on standard input.\n${SEARCH_USAGE}`);
+    if (!services) throw new OperatorError(`No question on standard input.\n${SEARCH_USAGE}`);
     return;
   }
-  const result = await retriever.search(args.question, { k: args.k });
-  if (args.json) {
+  const { retriever } = await loadedServices(config);
+  const result = await retriever.search(question, { k });
+  if (json) {
     process.stdout.write(`${JSON.stringify(asJson(result), null, 2)}\n`);
     return;
   }

@@ -33,6 +33,24 @@ export function cliLogger(config: Config): Logger {
   return createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn');
 }
 
+/** A command-line tool's services: like createServices, with warnings-only logs unless LOG_LEVEL is set. */
+export function cliServices(config: Config = loadConfig()): Promise<Services> {
+  return createServices(config, cliLogger(config));
+}
+
+/** cliServices with the index loaded, or built first when it is missing or stale (with a
+ * progress display if asked). */
+export async function loadedServices(config: Config = loadConfig(), options: { progress?: boolean } = {}): Promise<Services> {
+  const services = await cliServices(config);
+  const progress = options.progress ? await progressReporter() : undefined;
+  try {
+    await services.index.loadOrBuild(progress?.update);
+  } finally {
+    progress?.stop();
+  }
+  return services;
+}
+
 /** Progress for people on a terminal (a bar) and plain lines for logs and pipes. */
 export async function progressReporter(stream: NodeJS.WriteStream = process.stderr): Promise<{ update: (p: BuildProgress) => void; stop: () => void }> {
   const label: Record<BuildProgress['phase'], string> = {

@@ -1,15 +1,13 @@
+// needs: model
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { test } from 'node:test';
 import { runNpm } from '../helpers/run.ts';
 import { seedCorpus } from '../helpers/corpus.ts';
 
-const env = {
-  ...seedCorpus().env,
-  EMBEDDING_MODEL_PATH: process.env.EMBEDDING_MODEL_PATH ?? path.resolve('..', 'shared', 'models'),
-};
+// The model comes with EMBEDDING_MODEL_PATH from the environment (test/run.ts checks it is there).
+const env = seedCorpus().env;
 
-test('npm start with no token and no keys builds the index and opens a terminal chat that answers, with follow-ups', async () => {
+test('npm start with no token and no keys builds the index and opens a terminal chat that answers, with follow-ups', { timeout: 180_000 }, async () => {
   const input = '上海市总工会2023年建成了多少间职工工间休息室？\n邓州市的爱心早餐项目每年制作成本多少？\n那有多少名志愿者参与？\n/quit\n';
   const { code, stdout, stderr } = await runNpm(['start'], { env, input });
   assert.equal(code, 0, stderr);
@@ -22,7 +20,7 @@ test('npm start with no token and no keys builds the index and opens a terminal 
   assert.doesNotMatch(stdout + stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
 });
 
-test('npm run ask -- --json prints the documented shape', async () => {
+test('npm run ask -- --json prints the documented shape', { timeout: 120_000 }, async () => {
   const { code, stdout } = await runNpm(['run', 'ask', '--', '--json', '陕煤集团的工会主席是谁？'], { env });
   assert.equal(code, 0);
   const parsed = JSON.parse(stdout);
@@ -33,7 +31,7 @@ test('npm run ask -- --json prints the documented shape', async () => {
   assert.ok(parsed.timings.totalMs >= 0);
 });
 
-test('ask reads stdin: plain questions and JSON conversations, one JSON line each; a bad line gets an error line', async () => {
+test('ask reads stdin: plain questions and JSON conversations, one JSON line each; a bad line gets an error line', { timeout: 120_000 }, async () => {
   const lines = [
     '杭州市总工会为外卖骑手建设了多少个爱心驿站？',
     JSON.stringify({ question: '那有多少名志愿者参与？', history: [{ question: '邓州市的爱心早餐项目每年制作成本多少？', answer: '400余万元' }] }),
@@ -48,14 +46,10 @@ test('ask reads stdin: plain questions and JSON conversations, one JSON line eac
   assert.match(out[2].error, /needs a "question" string/);
 });
 
-test('ask and search explain their usage instead of answering an option or nothing', async () => {
-  const help = await runNpm(['run', 'ask', '--', '--help'], { env });
-  assert.equal(help.code, 0);
-  assert.match(help.stdout, /^Usage: npm run ask/);
-  for (const args of [['run', 'ask', '--', ''], ['run', 'ask'], ['run', 'search'], ['run', 'search', '--', '--bogus', '问题']]) {
-    const { code, stdout, stderr } = await runNpm(args, { env, input: '' });
-    assert.equal(code, 1, args.join(' '));
-    assert.equal(stdout, '');
-    assert.match(stderr, /Usage: npm run (ask|search)/);
-  }
+test('a question that starts with a dash is asked after --', { timeout: 120_000 }, async () => {
+  const { code, stdout, stderr } = await runNpm(['run', 'ask', '--', '--json', '--', '-k 是什么意思？'], { env });
+  assert.equal(code, 0, stderr);
+  const parsed = JSON.parse(stdout);
+  assert.equal(parsed.refused, true);
+  assert.match(parsed.answer, /-k 是什么意思/);
 });
