@@ -6,7 +6,13 @@ import { ConfigError } from './config.ts';
 
 /** What went wrong, for callers that answer differently per cause (the bot tells an admin in
  * Chinese); the message stays the operator's English remedy. */
-export type OperatorErrorCode = 'FOLDER_NOT_WRITABLE' | 'FOLDER_NOT_READABLE' | 'FOLDER_READ_ONLY' | 'NOT_A_FOLDER' | 'DISK_FULL';
+export type OperatorErrorCode = 'FOLDER_NOT_WRITABLE' | 'FOLDER_NOT_READABLE' | 'FOLDER_READ_ONLY' | 'NOT_A_FOLDER' | 'DISK_FULL' | 'NETWORK_UNREACHABLE';
+
+/** Exit codes: 1 an operator mistake (a restart cannot fix it), 75 (EX_TEMPFAIL) a network that
+ * may come back (at boot, before the proxy is up: a service manager should retry), 2 a bug. */
+export const EXIT_OPERATOR = 1;
+export const EXIT_TEMPORARY = 75;
+export const EXIT_BUG = 2;
 
 /** A problem the operator can fix; the message says how. */
 export class OperatorError extends Error {
@@ -76,7 +82,8 @@ export function isOperatorError(error: unknown): error is Error {
   return error instanceof OperatorError || error instanceof ConfigError;
 }
 
-/** Runs a CLI entry point: operator errors print their message and exit 1, bugs exit 2. */
+/** Runs a CLI entry point: operator errors print their message and exit 1 (75 for a network that
+ * may come back), bugs exit 2. */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   // `npm run articles | head` closes the pipe early: that is the reader's choice, not an error.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -87,11 +94,11 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
   } catch (error) {
     if (isOperatorError(error)) {
       process.stderr.write(`${error.message}\n`);
-      process.exitCode = 1;
+      process.exitCode = (error as OperatorError).code === 'NETWORK_UNREACHABLE' ? EXIT_TEMPORARY : EXIT_OPERATOR;
     } else {
       process.stderr.write(`Unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
       if (process.env.DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
-      process.exitCode = 2;
+      process.exitCode = EXIT_BUG;
     }
   }
 }

@@ -2,7 +2,7 @@
 // API servers that lack some methods; SIGINT/SIGTERM finish the answers in flight, then stop.
 import { access, constants } from 'node:fs/promises';
 import type { Telegraf } from 'telegraf';
-import { explainFolderError } from '../errors.ts';
+import { EXIT_OPERATOR, EXIT_TEMPORARY, explainFolderError } from '../errors.ts';
 import { createBot, type BotApp } from './app.ts';
 import type { BotServices } from './context.ts';
 import { telegramStartupError } from './telegram-errors.ts';
@@ -71,10 +71,12 @@ export async function startBot(services: BotServices): Promise<RunningBot> {
   };
   // Polling that dies later (409: another instance uses this token; 401: the token was revoked)
   // must not leave a process that looks alive and answers nothing.
-  launched.catch((error: Error) => {
+  launched.catch((error: Error & { response?: { error_code?: number } }) => {
     if (stopping) return;
     logger.error(`Telegram updates stopped: ${error.message}`);
-    process.exitCode = 1;
+    // A revoked token or a second instance needs the operator; anything else may pass.
+    const code = error.response?.error_code;
+    process.exitCode = code === 401 || code === 409 ? EXIT_OPERATOR : EXIT_TEMPORARY;
     void stop('updates failed');
   });
   return { ...app, stop, stopped };

@@ -81,6 +81,7 @@ export function telegramStartupError(error: unknown, apiRoot: string = TELEGRAM_
     if (isNetworkError(e) || proxyAnswered) {
       return new OperatorError(
         `${server} is unreachable through the proxy ${proxy.address} (${proxy.variable}=${proxy.display}): the proxy refused the connection or could not reach ${root.host} (${reasonOf(e)}). Check that the proxy is running and reaches ${root.host}, fix ${proxy.variable} (http://host:port or socks5://host:port), or set TELEGRAM_API_ROOT.`,
+        'NETWORK_UNREACHABLE',
       );
     }
     return error;
@@ -88,6 +89,7 @@ export function telegramStartupError(error: unknown, apiRoot: string = TELEGRAM_
   if (isNetworkError(e)) {
     return new OperatorError(
       `${server} is unreachable from this machine (${reasonOf(e)}). Set ${proxyVariable} to a proxy that reaches it (http://host:port or socks5://host:port), or TELEGRAM_API_ROOT to a Bot API server this machine can reach.`,
+      'NETWORK_UNREACHABLE',
     );
   }
   return error;

@@ -1,6 +1,7 @@
 // npm run chat (and npm start without TELEGRAM_BOT_TOKEN): a terminal conversation. Follow-ups
 // work; citations are printed below each answer.
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import type { Answerer } from '../answer/answer.ts';
 import type { Turn } from '../answer/types.ts';
 import type { Config } from '../config.ts';
@@ -65,7 +66,7 @@ export async function runChat(services: { answerer: Answerer; index: IndexServic
 }
 
 // Run directly: npm run chat
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { runMain } = await import('../errors.ts');
   const { parseCommand } = await import('./args.ts');
   const { loadedServices } = await import('./shared.ts');

@@ -213,6 +213,7 @@ test('a token Telegram rejects (401) says to copy it again from @BotFather', { t
 test('an API root that does not resolve says Telegram is unreachable and to set a proxy', { timeout: 60_000 }, async () => {
   await assert.rejects(startFails({}, 'http://api.telegram.invalid'), (error: Error) => {
     assert.ok(error instanceof OperatorError, String(error));
+    assert.equal((error as OperatorError).code, 'NETWORK_UNREACHABLE', 'exits 75: a service manager retries');
     assert.match(error.message, /^Telegram \(api\.telegram\.invalid, from TELEGRAM_API_ROOT\) is unreachable from this machine \(getaddrinfo (ENOTFOUND|EAI_AGAIN) api\.telegram\.invalid\)\. Set HTTP_PROXY to a proxy that reaches it \(http:\/\/host:port or socks5:\/\/host:port\), or TELEGRAM_API_ROOT/);
     assert.doesNotMatch(error.message, /\n/);
     return true;

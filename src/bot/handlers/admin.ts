@@ -29,6 +29,7 @@ const ADMIN_CAUSES: Record<OperatorErrorCode, string> = {
   FOLDER_READ_ONLY: '服务器上的目录位于只读文件系统',
   NOT_A_FOLDER: '配置的目录路径实际上是一个文件',
   DISK_FULL: '服务器磁盘已满',
+  NETWORK_UNREACHABLE: '服务器暂时无法连接网络',
 };
 
 /** Why an admin's action failed, in Chinese, naming the folder for the operator to fix. */
