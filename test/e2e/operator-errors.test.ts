@@ -2,21 +2,22 @@
 // names the variable and the fix, never "Unexpected error" or a stack trace.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { IndexService } from '../../src/index/service.ts';
 import { testConfig } from '../helpers/config.ts';
 import { seedCorpus } from '../helpers/corpus.ts';
 
-// Root may write anywhere, so as root the tool runs as `nobody`, who meets the permissions a
-// service user would.
-const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+// Root may write anywhere: as root the tool runs without the capabilities that bypass file
+// permissions (setpriv, from util-linux), so it meets them as a service user would. (Running it
+// as another user instead fails wherever the checkout itself is private, as in a mktemp -d clone.)
+const asRoot = process.getuid?.() === 0;
+const command = asRoot ? ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--', process.execPath] : [process.execPath];
 
 function reindex(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/reindex.ts'], {
-      ...asUser,
+    const child = spawn(command[0], [...command.slice(1), '--import', 'tsx', 'src/cli/reindex.ts'], {
       env: { PATH: process.env.PATH, HOME: env.HOME ?? '/tmp', LOG_LEVEL: 'warn', EMBEDDING_MODEL_PATH: path.join(env.HOME ?? '/tmp', 'no-model'), ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -31,19 +32,12 @@ function reindex(env: Record<string, string>): Promise<{ code: number | null; st
   });
 }
 
-/** A folder the tool's user may write. */
+/** A folder the tool may write. */
 function writableFolder(dir: string): string {
   mkdirSync(dir);
-  if (asUser.uid !== undefined) chownSync(dir, asUser.uid, asUser.gid!);
   return dir;
 }
 
-/** A seed corpus the other user can read. */
-function readableCorpus() {
-  const corpus = seedCorpus();
-  chmodSync(corpus.root, 0o755);
-  return corpus;
-}
 
 const oneLineRemedy = (stderr: string) => {
   assert.doesNotMatch(stderr, /Unexpected error/);
@@ -51,7 +45,7 @@ const oneLineRemedy = (stderr: string) => {
 };
 
 test('INDEX_DIR that the user cannot write: named, with the permission it needs', { timeout: 90_000 }, async () => {
-  const { root, env } = readableCorpus();
+  const { root, env } = seedCorpus();
   const locked = path.join(root, 'locked');
   mkdirSync(locked, { mode: 0o555 });
   const { code, stderr } = await reindex({ ...env, HOME: root, INDEX_DIR: path.join(locked, 'index') });
@@ -61,7 +55,7 @@ test('INDEX_DIR that the user cannot write: named, with the permission it needs'
 });
 
 test('CORPUS_DIR that the user cannot read: named, with the permission it needs', { timeout: 90_000 }, async () => {
-  const { root, env, corpusDir } = readableCorpus();
+  const { root, env, corpusDir } = seedCorpus();
   chmodSync(corpusDir, 0o000);
   try {
     const { code, stderr } = await reindex({ ...env, HOME: root, INDEX_DIR: writableFolder(path.join(root, 'index')) });
@@ -74,7 +68,7 @@ test('CORPUS_DIR that the user cannot read: named, with the permission it needs'
 });
 
 test('INDEX_DIR that is a file: named, and told to be a folder', { timeout: 90_000 }, async () => {
-  const { root, env } = readableCorpus();
+  const { root, env } = seedCorpus();
   const file = path.join(root, 'index-file');
   writeFileSync(file, 'not a folder');
   chmodSync(file, 0o666);
