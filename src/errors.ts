@@ -1,5 +1,6 @@
 // Errors that carry their remedy. Entry points print their message (never a stack trace) and
 // exit; anything else is a bug and is reported as one.
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './config.ts';
@@ -47,8 +48,11 @@ export function explainFolderError(error: unknown, folders: Record<string, Folde
     case 'EPERM': {
       const user = currentUser();
       const verb = need === 'write' ? 'writable' : 'readable';
+      const name = user.split(' ')[0];
+      // A folder that does not exist yet is created by its owner: say how, not chown.
+      const fix = existsSync(dir) ? `sudo chown -R ${name} ${dir}` : `sudo install -d -o ${name} ${dir}`;
       return new OperatorError(
-        `${variable}=${dir} is not ${verb} by the user running the bot (${user}; ${what}). Give that user ${need} permission, e.g. \`sudo chown -R ${user.split(' ')[0]} ${dir}\`, or point ${variable} at a folder it can ${need}.`,
+        `${variable}=${dir} is not ${verb} by the user running the bot (${user}; ${what}). Give that user ${need} permission, e.g. \`${fix}\`, or point ${variable} at a folder it can ${need}.`,
         need === 'write' ? 'FOLDER_NOT_WRITABLE' : 'FOLDER_NOT_READABLE',
       );
     }
@@ -82,6 +86,11 @@ export function isOperatorError(error: unknown): error is Error {
   return error instanceof OperatorError || error instanceof ConfigError;
 }
 
+/** Bot tokens in URLs (…/bot123:ABC…/getMe) and proxy passwords never reach logs or the terminal. */
+export function redactSecrets(text: string): string {
+  return text.replace(/bot\d+:[\w-]{20,}/g, 'bot<token>').replace(/(\/\/)[^\s/@]*:[^\s/@]*@/g, '$1***@');
+}
+
 /** Runs a CLI entry point: operator errors print their message and exit 1 (75 for a network that
  * may come back), bugs exit 2. */
 export async function runMain(main: () => Promise<void>): Promise<void> {
@@ -93,11 +102,11 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
     await main();
   } catch (error) {
     if (isOperatorError(error)) {
-      process.stderr.write(`${error.message}\n`);
+      process.stderr.write(`${redactSecrets(error.message)}\n`);
       process.exitCode = (error as OperatorError).code === 'NETWORK_UNREACHABLE' ? EXIT_TEMPORARY : EXIT_OPERATOR;
     } else {
-      process.stderr.write(`Unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
-      if (process.env.DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+      process.stderr.write(`Unexpected error: ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`);
+      if (process.env.DEBUG) process.stderr.write(`${redactSecrets((error as Error)?.stack ?? '')}\n`);
       process.exitCode = EXIT_BUG;
     }
   }

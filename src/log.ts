@@ -1,5 +1,7 @@
 // A small leveled logger for operators: English, one line per event, to stderr so that stdout
 // stays clean for JSON output.
+import { redactSecrets } from './errors.ts';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 
@@ -14,7 +16,7 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
   const emit = (at: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
     if (ORDER[at] < ORDER[level]) return;
     const extra = fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
-    write(`${new Date().toISOString()} ${at.toUpperCase().padEnd(5)} ${message}${extra}`);
+    write(redactSecrets(`${new Date().toISOString()} ${at.toUpperCase().padEnd(5)} ${message}${extra}`));
   };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { LocalEmbeddings, locateModel } from '../src/index/embeddings.ts';
+import { installProxy } from '../src/net/proxy.ts';
 
 /** Per test; a file's own set-up (an index build at the top of a file) is bounded by the run. */
 const TEST_TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS ?? 180_000);
@@ -32,6 +33,7 @@ async function checkModel(): Promise<Check> {
   if (source.complete) return { ok: true, env };
   if (source.kind === 'path') return { ok: false, reason: `EMBEDDING_MODEL_PATH=${modelPath} has no complete ${model}`, enable };
   process.stderr.write(`The embedding model is not in ${source.dir}: trying to download ${model} (up to ${DOWNLOAD_TIMEOUT_MS / 1000} s)…\n`);
+  installProxy(); // HTTPS_PROXY etc., as the app honours them
   const embedder = new LocalEmbeddings({ model });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -96,12 +98,21 @@ async function main(): Promise<number> {
 
 function runNodeTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const args = ['--import', 'tsx', '--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files];
-  const child = spawn(process.execPath, args, { env, stdio: 'inherit' });
+  // Its own process group, so that the deadline or Ctrl-C reaches every test process and what
+  // they started (npm, bots), not just the runner.
+  const child = spawn(process.execPath, args, { env, stdio: 'inherit', detached: true });
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
   const deadline = setTimeout(() => {
     process.stderr.write(`\nThe test run passed its ${RUN_DEADLINE_MS / 60_000}-minute deadline: stopping it (TEST_DEADLINE_MS changes the limit).\n`);
-    child.kill('SIGKILL');
+    signalGroup('SIGKILL');
   }, RUN_DEADLINE_MS);
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  const forward = (signal: NodeJS.Signals) => signalGroup(signal);
   process.on('SIGINT', forward).on('SIGTERM', forward);
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
@@ -111,7 +122,10 @@ function runNodeTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> 
   });
 }
 
-process.exitCode = await main().catch((error) => {
-  process.stderr.write(`${(error as Error).message}\n`);
-  return 1;
-});
+// exit() rather than exitCode: a model download that timed out may still hold the event loop.
+process.exit(
+  await main().catch((error) => {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 1;
+  }),
+);

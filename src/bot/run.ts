@@ -1,11 +1,12 @@
 // Runs the bot: long polling by default, webhook mode with WEBHOOK_URL. Start-up tolerates Bot
 // API servers that lack some methods; SIGINT/SIGTERM finish the answers in flight, then stop.
 import { access, constants } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import type { Telegraf } from 'telegraf';
 import { EXIT_OPERATOR, EXIT_TEMPORARY, explainFolderError } from '../errors.ts';
 import { createBot, type BotApp } from './app.ts';
 import type { BotServices } from './context.ts';
-import { telegramStartupError } from './telegram-errors.ts';
+import { telegramStartupError, webhookStartError } from './telegram-errors.ts';
 
 export const COMMANDS = [
   { command: 'ask', description: '提问（群组中使用）' },
@@ -42,7 +43,18 @@ export async function startBot(services: BotServices): Promise<RunningBot> {
     const url = new URL(config.telegram.webhookUrl);
     // For a webhook, launch resolves once setWebhook has succeeded, and rejects if it fails.
     launched = bot.launch({ webhook: { domain: url.origin, hookPath: url.pathname || '/', port: config.telegram.port, secretToken: config.telegram.webhookSecret } });
-    await launched;
+    // launch() has created the webhook server synchronously; a port in use is reported as an event.
+    const server = (bot as unknown as { webhookServer?: Server }).webhookServer;
+    const listening = new Promise<void>((resolve, reject) => {
+      if (!server || server.listening) return resolve();
+      server.once('listening', resolve).once('error', reject);
+    });
+    try {
+      await Promise.all([launched, listening]);
+    } catch (error) {
+      server?.close();
+      throw webhookStartError(error, config.telegram.port, config.telegram.webhookUrl, config.telegram.apiRoot);
+    }
     logger.info(`Bot @${bot.botInfo.username} receiving updates by webhook at ${url.origin}${url.pathname} (listening on port ${config.telegram.port})`);
   } else {
     // For polling, launch resolves only when polling stops; its callback says it has started.

@@ -1,6 +1,6 @@
 // What a failed first call to Telegram (getMe) means for the operator: one line with the remedy
 // instead of node-fetch's "request to … failed" and a stack trace.
-import { OperatorError } from '../errors.ts';
+import { OperatorError, redactSecrets } from '../errors.ts';
 import { currentProxySettings, proxyFor, type Proxy } from '../net/proxy.ts';
 
 const TELEGRAM_API_ROOT = 'https://api.telegram.org';
@@ -39,7 +39,7 @@ function proxyForSafely(apiRoot: string): Proxy | undefined {
 function reasonOf(error: ErrorLike): string {
   const message = String(error.message ?? error);
   const reason = /, reason: (.*)$/s.exec(message)?.[1] ?? message;
-  return reason.split('\n')[0].replace(/\/\/[^/@\s]*@/g, '//').trim();
+  return redactSecrets(reason.split('\n')[0].replace(/\/\/\S*@/g, '//')).trim();
 }
 
 function isNetworkError(error: ErrorLike): boolean {
@@ -86,6 +86,9 @@ export function telegramStartupError(error: unknown, apiRoot: string = TELEGRAM_
     }
     return error;
   }
+  if (isNetworkError(e) && /^(localhost|127\.|\[::1\])/.test(root.host)) {
+    return new OperatorError(`${server} is not answering (${reasonOf(e)}): is the Bot API server there running? Start it, or fix TELEGRAM_API_ROOT.`, 'NETWORK_UNREACHABLE');
+  }
   if (isNetworkError(e)) {
     return new OperatorError(
       `${server} is unreachable from this machine (${reasonOf(e)}). Set ${proxyVariable} to a proxy that reaches it (http://host:port or socks5://host:port), or TELEGRAM_API_ROOT to a Bot API server this machine can reach.`,
@@ -93,4 +96,19 @@ export function telegramStartupError(error: unknown, apiRoot: string = TELEGRAM_
     );
   }
   return error;
+}
+
+/** Why webhook mode could not start: the port is taken, Telegram refused the URL, or Telegram
+ * is unreachable (as for getMe). */
+export function webhookStartError(error: unknown, port: number, webhookUrl: string, apiRoot?: string): unknown {
+  const e = error as ErrorLike & { syscall?: string };
+  if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES') {
+    const why = e.code === 'EADDRINUSE' ? 'is already in use by another process' : 'needs privileges this user lacks (ports below 1024)';
+    return new OperatorError(`PORT=${port} ${why}: stop that process or set PORT to a free port above 1023, and point the reverse proxy at it.`);
+  }
+  const description = e?.response?.description;
+  if (description && e.response?.error_code === 400) {
+    return new OperatorError(`Telegram refused WEBHOOK_URL=${webhookUrl} (${description}): it must be a public https URL on port 443, 80, 88 or 8443 that reaches this bot through the reverse proxy.`);
+  }
+  return telegramStartupError(error, apiRoot);
 }

@@ -2,7 +2,7 @@
 import { loadConfig } from '../config.ts';
 import { loadCorpus } from '../corpus/index.ts';
 import type { Article } from '../corpus/types.ts';
-import { runMain } from '../errors.ts';
+import { explainFolderError, runMain } from '../errors.ts';
 import { parseCommand, type CommandSpec, type OptionSpec } from './args.ts';
 
 /** Display width in a terminal: CJK and full-width characters take two columns. */
@@ -52,7 +52,9 @@ await runMain(async () => {
   const args = parseCommand(ARTICLES_COMMAND);
   if (!args) return;
   const config = loadConfig();
-  const { articles, warnings, pages } = await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes });
+  const { articles, warnings, pages } = await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes }).catch((error: unknown) => {
+    throw explainFolderError(error, { CORPUS_DIR: { dir: config.corpusDir, need: 'read' } });
+  });
   for (const w of warnings) process.stderr.write(`warning: skipped ${w.file}: ${w.reason}\n`);
   if (args.values.json) {
     process.stdout.write(`${JSON.stringify(articlesAsJson(articles), null, 2)}\n`);

@@ -59,7 +59,7 @@ function variable(env: NodeJS.ProcessEnv, name: string): { name: string; value: 
 }
 
 /** Hides a password in a value that could not be parsed (it is quoted in the message). */
-const redact = (value: string) => value.replace(/\/\/[^/@\s]*@/, '//***@');
+export const redact = (value: string) => value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^\s]*@/i, '$1***@');
 
 function parseProxy(name: string, raw: string): Proxy {
   // curl and Go take host:port without a scheme as an http proxy; so do we.

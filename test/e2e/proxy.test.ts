@@ -219,3 +219,29 @@ test('an API root that does not resolve says Telegram is unreachable and to set 
     return true;
   });
 });
+
+test('webhook mode: a PORT in use is named with its fix, not a crash', { timeout: 60_000 }, async () => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const port = (busy.address() as AddressInfo).port;
+  try {
+    const config = testConfig({
+      ...corpus.env,
+      EMBEDDING_MODEL_PATH: noModel,
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
+      WEBHOOK_SECRET: 'secret_1',
+      PORT: String(port),
+    });
+    await withProxyEnv({}, () =>
+      assert.rejects(startBot({ ...services, config, logger: silentLogger }), (error: Error) => {
+        assert.ok(error instanceof OperatorError, String(error));
+        assert.match(error.message, new RegExp(`^PORT=${port} is already in use by another process: stop that process or set PORT to a free port`));
+        return true;
+      }),
+    );
+  } finally {
+    await new Promise((resolve) => busy.close(resolve));
+  }
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { explainFolderError, OperatorError } from '../../src/errors.ts';
+import { explainFolderError, OperatorError, redactSecrets } from '../../src/errors.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const errno = (code: string, syscall: string, p: string) => Object.assign(new Error(`${code}: ${syscall} '${p}'`), { code, syscall, path: p });
@@ -12,7 +12,7 @@ test('a permission error names the variable, the folder, the user and the permis
   const write = explainFolderError(errno('EACCES', 'mkdir', '/srv/bot/index/builds'), folders);
   assert.ok(write instanceof OperatorError);
   assert.equal(write.code, 'FOLDER_NOT_WRITABLE');
-  assert.match(write.message, /^INDEX_DIR=\/srv\/bot\/index is not writable by the user running the bot \(\S+ uid \d+; mkdir \/srv\/bot\/index\/builds: EACCES\)\. Give that user write permission, e\.g\. `sudo chown -R \S+ \/srv\/bot\/index`/);
+  assert.match(write.message, /^INDEX_DIR=\/srv\/bot\/index is not writable by the user running the bot \(\S+ uid \d+; mkdir \/srv\/bot\/index\/builds: EACCES\)\. Give that user write permission, e\.g\. `sudo install -d -o \S+ \/srv\/bot\/index`/);
   const read = explainFolderError(errno('EPERM', 'scandir', '/srv/bot/pages'), folders) as OperatorError;
   assert.equal(read.code, 'FOLDER_NOT_READABLE');
   assert.match(read.message, /^CORPUS_DIR=\/srv\/bot\/pages is not readable .* Give that user read permission/);
@@ -55,4 +55,11 @@ test('admins hear the cause in Chinese, with the folder to fix; other operator e
   assert.equal(adminReason(explainFolderError(errno('ENOSPC', 'write', '/srv/bot/index/x'), folders)), '服务器磁盘已满（INDEX_DIR=/srv/bot/index），请联系运维人员处理（详见日志）。');
   assert.equal(adminReason(new OperatorError('CORPUS_DIR has no articles.')), 'CORPUS_DIR has no articles.');
   assert.equal(adminReason(new Error('bug')), '内部错误，详见日志');
+});
+
+test('bot tokens and proxy passwords are blanked in anything printed', () => {
+  assert.equal(
+    redactSecrets('request to https://api.telegram.org/bot123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe failed via http://user:s3cret@proxy:8080'),
+    'request to https://api.telegram.org/bot<token>/getMe failed via http://***@proxy:8080',
+  );
 });

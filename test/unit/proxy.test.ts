@@ -105,3 +105,20 @@ test('an untrusted certificate and a reply that is not the Bot API get their own
   assert.equal(mapped.message, 'Telegram is unreachable: the proxy 10.0.0.1:3128 (HTTPS_PROXY) answered instead of Telegram (api.telegram.org) (the reply was not JSON). If the proxy needs a login, put user:password@ in HTTPS_PROXY; check that it allows api.telegram.org.');
   assert.doesNotMatch((telegramStartupError(html, undefined, undefined) as Error).message, /abcdefghij/, 'no token');
 });
+
+test('a bad proxy value never prints its password, whatever its shape', () => {
+  for (const value of ['user:secret@proxy:8080/x', 'http://user:pa/ss@proxy:8080/x', 'ftp://user:p@ss@proxy:21']) {
+    assert.throws(() => readProxySettings({ HTTPS_PROXY: value }, false), (error: Error) => {
+      assert.doesNotMatch(error.message, /secret|pa\/ss|p@ss|ss@/, error.message);
+      return true;
+    });
+  }
+});
+
+test('a local Bot API server that is down is named as such, with no proxy advice', () => {
+  const refused = Object.assign(new Error('request to http://127.0.0.1:8081/bot1:x/getMe failed, reason: connect ECONNREFUSED 127.0.0.1:8081'), { name: 'FetchError', type: 'system', code: 'ECONNREFUSED' });
+  const mapped = telegramStartupError(refused, 'http://127.0.0.1:8081', undefined) as OperatorError;
+  assert.equal(mapped.code, 'NETWORK_UNREACHABLE');
+  assert.match(mapped.message, /^Telegram \(127\.0\.0\.1:8081, from TELEGRAM_API_ROOT\) is not answering \(connect ECONNREFUSED 127\.0\.0\.1:8081\): is the Bot API server there running\?/);
+  assert.doesNotMatch(mapped.message, /PROXY/);
+});
