@@ -74,6 +74,8 @@ const schema = z.object({
   LLM_MODEL: optionalString,
   LLM_TIMEOUT_MS: integer(30_000, 1_000, 600_000, 'milliseconds'),
   LLM_MAX_RETRIES: integer(2, 0, 10, 'retries on 429 and 5xx'),
+  LLM_CONTEXT_CHARS: integer(24_000, 1_000, 500_000, 'characters of article text the LLM is shown; ~24000 suits a 32k-token model'),
+  LIST_MAX_ARTICLES: integer(6, 1, 30, 'articles at most in an answer that lists several'),
   HNSW_M: integer(16, 4, 128, 'graph degree'),
   HNSW_EF_CONSTRUCTION: integer(200, 10, 2000, 'build-time search width'),
   HNSW_EF_SEARCH: integer(64, 10, 2000, 'query-time search width'),
@@ -108,6 +110,7 @@ export interface Config {
     | { provider: 'local'; model: string; modelPath?: string }
     | { provider: 'openai'; baseUrl: string; apiKey?: string; model: string };
   llm?: { baseUrl: string; apiKey: string; model: string; timeoutMs: number; maxRetries: number };
+  answers: { llmContextChars: number; listMaxArticles: number };
   hnsw: { m: number; efConstruction: number; efSearch: number };
   chunking: { size: number; overlap: number };
   maxQuestionChars: number;
@@ -189,6 +192,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       llmSet === 3
         ? { baseUrl: e.LLM_BASE_URL!, apiKey: e.LLM_API_KEY!, model: e.LLM_MODEL!, timeoutMs: e.LLM_TIMEOUT_MS, maxRetries: e.LLM_MAX_RETRIES }
         : undefined,
+    answers: { llmContextChars: e.LLM_CONTEXT_CHARS, listMaxArticles: e.LIST_MAX_ARTICLES },
     hnsw: { m: e.HNSW_M, efConstruction: e.HNSW_EF_CONSTRUCTION, efSearch: e.HNSW_EF_SEARCH },
     chunking: { size: e.CHUNK_SIZE, overlap: e.CHUNK_OVERLAP },
     maxQuestionChars: e.MAX_QUESTION_CHARS,

@@ -8,9 +8,13 @@ import type { Logger } from '../log.ts';
 import { isMostlyLatin, type Passage, type Retriever, type SearchResult } from '../retrieve/search.ts';
 import { checkCitations } from './cite.ts';
 import { ExtractiveAnswerer } from './extractive.ts';
-import { carryOverTerms, looksLikeFollowUp } from './followup.ts';
+import { buildContext } from './context.ts';
+import { carryOverTerms, looksLikeFollowUp, switchTargets } from './followup.ts';
 import type { ChatModel } from './llm.ts';
 import { answerMessages, rewriteMessages } from './prompt.ts';
+import { SAYS_NOT_REPORTED } from './present.ts';
+import { understand, type QuestionFrame } from './question.ts';
+import { DEFAULT_LLM_CONTEXT_CHARS, LISTS } from './tuning.ts';
 import type { Answer, Turn } from './types.ts';
 
 /** Below this relevance nothing retrieved answers the question (calibrated with `npm run eval`:
@@ -20,7 +24,6 @@ export const RELEVANCE_THRESHOLD = 0.3;
 export const RELEVANCE_THRESHOLD_LATIN = 0.22;
 
 export const LLM_FALLBACK_NOTICE = '（大模型暂时不可用，以下是根据原文摘录的回答。）';
-const NOT_FOUND = /没有提到|未提及|没有相关|无法回答|没有报道|未报道|不能回答|没有找到/;
 
 export interface AnswererOptions {
   retriever: Retriever;
@@ -30,6 +33,10 @@ export interface AnswererOptions {
   logger?: Logger;
   /** Longer questions are refused politely (MAX_QUESTION_CHARS). */
   maxQuestionChars?: number;
+  /** Characters of article text the LLM is shown (LLM_CONTEXT_CHARS). */
+  contextChars?: number;
+  /** Articles at most in a list answer (LIST_MAX_ARTICLES). */
+  maxListArticles?: number;
 }
 
 export class Answerer {
@@ -46,89 +53,107 @@ export class Answerer {
   async answer(question: string, history: Turn[] = []): Promise<Answer> {
     const started = performance.now();
     const limit = this.options.maxQuestionChars ?? 500;
-    if (question.trim().length > limit) {
-      return { text: `问题太长了（${question.trim().length} 字），请精简到 ${limit} 字以内再问。`, citations: [], refused: true, mode: this.mode, timings: { totalMs: 0, retrieveMs: 0, generateMs: 0 } };
-    }
-    if (!/[\p{L}\p{N}]/u.test(question)) {
-      // 👍 or "？？" is not a question, and must not re-answer the previous one as a follow-up.
-      return { text: '请用文字写下你的问题，例如：上海今年建成了多少间职工工间休息室？', citations: [], refused: true, mode: this.mode, timings: { totalMs: 0, retrieveMs: 0, generateMs: 0 } };
-    }
-    const snapshot = this.options.index();
-    let searchQuestion = question.trim();
-    let preferred: string[] = [];
-    let rewritten: string | undefined;
-    if (looksLikeFollowUp(searchQuestion, history)) {
-      const previous = history[history.length - 1];
-      // "那深圳盐田区呢？" asks the same about somewhere else: keep the question, not the article.
-      preferred = namedEntities(searchQuestion).length ? [] : (previous.articleIds ?? []);
-      rewritten = (await this.rewriteWithLlm(searchQuestion, history)) ?? carryOverTerms(searchQuestion, previous);
-      searchQuestion = rewritten;
-    }
+    const declined = (text: string): Answer => ({ text, citations: [], refused: true, coverage: 'none', notReported: [], mode: this.mode, timings: { totalMs: 0, retrieveMs: 0, generateMs: 0 } });
+    if (question.trim().length > limit) return declined(`问题太长了（${question.trim().length} 字），请精简到 ${limit} 字以内再问。`);
+    // 👍 or "？？" is not a question, and must not re-answer the previous one as a follow-up.
+    if (!/[\p{L}\p{N}]/u.test(question)) return declined('请用文字写下你的问题，例如：上海今年建成了多少间职工工间休息室？');
+
+    const snapshot = this.options.index(); // one snapshot for the whole answer
+    const followUp = await this.followUp(question.trim(), history, snapshot);
+    const { searchQuestion, frame, preferred, rewritten } = followUp;
 
     const retrieveStart = performance.now();
-    const search = await this.options.retriever.search(searchQuestion, { k: 5 });
+    const isList = frame.kind === 'list';
+    const listMax = this.options.maxListArticles ?? LISTS.maxArticles;
+    const search = await this.options.retriever.search(searchQuestion, { k: isList ? listMax * 2 : 5, snapshot });
     const passages = preferFollowedArticles(search.results, preferred);
     const retrieveMs = performance.now() - retrieveStart;
-    const latin = isMostlyLatin(question);
-    const threshold = latin ? RELEVANCE_THRESHOLD_LATIN : RELEVANCE_THRESHOLD;
-    // The model's English is weak, so an English question must also share a word with the
-    // article (a name through its pinyin, an acronym): "What is the capital of France?" shares none.
-    const relevant = passages.filter(
-      (p) =>
-        p.score >= threshold &&
-        p.score >= (passages[0]?.score ?? 0) - 0.2 &&
-        (latin ? sharesLatinWord(question, snapshot.articlesById.get(p.articleId)) : !offTopic(question, p, snapshot.articlesById.get(p.articleId))),
-    );
+    const relevant = this.relevantPassages(question, searchQuestion, passages, frame, snapshot);
     const timings = (generateStart: number) => ({
       totalMs: Math.round(performance.now() - started),
       retrieveMs: Math.round(retrieveMs),
       generateMs: Math.round(performance.now() - generateStart),
     });
     const base = { ...(rewritten ? { rewrittenQuestion: rewritten } : {}) };
-
-    if (relevant.length === 0) {
-      return { ...base, ...refusal(question, search), mode: this.mode, timings: timings(performance.now()) };
-    }
+    if (relevant.length === 0) return { ...base, ...refusal(question, search), mode: this.mode, timings: timings(performance.now()) };
 
     const generateStart = performance.now();
     const notices = search.notice ? [search.notice] : [];
+    const articles = articlesFor(frame, relevant, snapshot, listMax);
     if (this.options.llm) {
       try {
-        const llmAnswer = await this.answerWithLlm(searchQuestion, relevant.slice(0, 5));
-        if (llmAnswer) {
-          return { ...base, ...llmAnswer, mode: 'llm', ...(notices.length ? { notice: notices.join('') } : {}), timings: timings(generateStart) };
-        }
+        const llmAnswer = await this.answerWithLlm(searchQuestion, frame, articles, relevant);
+        if (llmAnswer) return { ...base, ...llmAnswer, mode: 'llm', ...(notices.length ? { notice: notices.join('') } : {}), timings: timings(generateStart) };
         this.options.logger?.warn('LLM answer had no verifiable citation: answering extractively instead');
       } catch (error) {
         this.options.logger?.warn(`LLM call failed, answering extractively: ${(error as Error).message.split('\n')[0]}`);
       }
       notices.push(LLM_FALLBACK_NOTICE);
     }
-    const articles = relevant.slice(0, 3).map((p) => snapshot.articlesById.get(p.articleId)).filter((a): a is Article => a !== undefined);
-    const composed = await this.extractive.compose(searchQuestion, articles, snapshot.keyword);
+    const composed = await this.extractive.compose(searchQuestion === question.trim() ? question.trim() : searchQuestion, frame, articles, snapshot.keyword);
     if (!composed.text) return { ...base, ...refusal(question, search), mode: 'extractive', timings: timings(generateStart) };
     return {
       ...base,
       text: composed.text,
       citations: composed.citations,
       refused: false,
+      coverage: composed.coverage,
+      notReported: composed.notReported,
       mode: 'extractive',
       ...(notices.length ? { notice: notices.join('') } : {}),
       timings: timings(generateStart),
     };
   }
 
-  private async answerWithLlm(question: string, passages: Passage[]): Promise<Omit<Answer, 'mode' | 'timings'> | undefined> {
-    const raw = await this.options.llm!.complete(answerMessages(question, passages));
-    const checked = checkCitations(raw, passages);
+  /** A follow-up borrows the previous turn's topic and ask; one that names a place or topic the
+   * previous articles lack searches afresh; a question that names its own topic stands alone. */
+  private async followUp(question: string, history: Turn[], snapshot: IndexSnapshot) {
+    let frame = understand(question);
+    const previous = history.at(-1);
+    if (!previous || !looksLikeFollowUp(question, history)) return { searchQuestion: question, frame, preferred: [] as string[], rewritten: undefined };
+    const previousText = (previous.articleIds ?? []).map((id) => articleText(snapshot.articlesById.get(id))).join('');
+    const named = [...namedEntities(question), ...switchTargets(question)];
+    const switches = named.some((name) => !previousText.includes(name));
+    const rewritten = (await this.rewriteWithLlm(question, history)) ?? carryOverTerms(question, previous, named);
+    // "那吴忠呢？" asks what the previous question asked, about somewhere else.
+    if (frame.slot === 'other' && frame.kind === 'detail') frame = understand(previous.question);
+    return { searchQuestion: rewritten, frame, preferred: switches ? [] : (previous.articleIds ?? []), rewritten };
+  }
+
+  /** Passages that answer: above the relevance bar, close to the best one, and on topic. */
+  private relevantPassages(question: string, searchQuestion: string, passages: Passage[], frame: QuestionFrame, snapshot: IndexSnapshot): Passage[] {
+    const latin = isMostlyLatin(question);
+    const threshold = latin ? RELEVANCE_THRESHOLD_LATIN : RELEVANCE_THRESHOLD;
+    const top = passages[0]?.score ?? 0;
+    const isList = frame.kind === 'list';
+    // A list keeps the articles that cover the question nearly as well as the best one does.
+    const cover = new Map(passages.map((p) => [p.articleId, snapshot.keyword.coverage(searchQuestion, articleText(snapshot.articlesById.get(p.articleId)))]));
+    const bestCover = Math.max(0, ...cover.values());
+    // The model's English is weak, so an English question must also share a word with the
+    // article (a name through its pinyin, an acronym): "What is the capital of France?" shares none.
+    return passages.filter((p) => {
+      const article = snapshot.articlesById.get(p.articleId);
+      if (p.score < threshold) return false;
+      if (isList ? p.score < LISTS.minShareOfTop * top : p.score < top - 0.2) return false;
+      if (isList && (cover.get(p.articleId) ?? 0) < LISTS.minCoverageShare * bestCover) return false;
+      return latin ? sharesLatinWord(question, article) : !offTopic(question, p, article);
+    });
+  }
+
+  private async answerWithLlm(question: string, frame: QuestionFrame, articles: Article[], passages: Passage[]): Promise<Omit<Answer, 'mode' | 'timings'> | undefined> {
+    const sources = buildContext(frame, articles, passages, this.options.contextChars ?? DEFAULT_LLM_CONTEXT_CHARS);
+    const raw = await this.options.llm!.complete(answerMessages(question, sources, frame));
+    const checked = checkCitations(raw, sources);
+    const firstLine = checked.text.split('\n')[0];
+    const notReported = SAYS_NOT_REPORTED.test(firstLine) ? [firstLine.replace(/\[\d+\]/g, '')] : [];
     if (checked.citations.length === 0) {
       // A plain "the articles do not say" is an honest answer; anything else uncited is not.
-      if (NOT_FOUND.test(checked.text) && checked.removedClaims.length === 0) {
-        return { text: checked.text, citations: [], refused: true, suggestions: passages.slice(0, 3).map(({ headline, file }) => ({ headline, file })) };
+      if (SAYS_NOT_REPORTED.test(checked.text) && checked.removedClaims.length === 0) {
+        return { text: checked.text, citations: [], refused: true, coverage: 'none', notReported, suggestions: sources.slice(0, 3).map(({ headline, file }) => ({ headline, file })) };
       }
       return undefined;
     }
-    const answer: Omit<Answer, 'mode' | 'timings'> = { text: checked.text, citations: checked.citations, refused: false };
+    const answer: Omit<Answer, 'mode' | 'timings'> = { text: checked.text, citations: checked.citations, refused: false, coverage: notReported.length ? 'partial' : 'full', notReported };
     if (checked.removedClaims.length) {
       answer.removedClaims = checked.removedClaims;
       answer.text += `\n（已删除${checked.removedClaims.length}处无法在原文中核实的内容。）`;
@@ -148,7 +173,7 @@ export class Answerer {
   }
 }
 
-function refusal(question: string, search: SearchResult): Pick<Answer, 'text' | 'citations' | 'refused' | 'suggestions' | 'notice'> {
+function refusal(question: string, search: SearchResult): Pick<Answer, 'text' | 'citations' | 'refused' | 'coverage' | 'notReported' | 'suggestions' | 'notice'> {
   const suggestions = search.results.slice(0, 3).map(({ headline, file }) => ({ headline, file }));
   // Missing only if no result mentions it: one article's silence proves nothing.
   const missing = search.results.length ? search.results[0].missingEntities.filter((e) => search.results.every((r) => r.missingEntities.includes(e))) : [];
@@ -156,8 +181,20 @@ function refusal(question: string, search: SearchResult): Pick<Answer, 'text' | 
   const lines = [`未在已收录的报道中找到“${topic}”的答案。`];
   if (missing.length) lines.push(`已收录的报道没有提到${missing.map((m) => `“${m}”`).join('、')}。`);
   if (suggestions.length) lines.push(`相近的报道：${suggestions.map((s) => `《${s.headline}》`).join('、')}`);
-  return { text: lines.join('\n'), citations: [], refused: true, suggestions, ...(search.notice ? { notice: search.notice } : {}) };
+  return { text: lines.join('\n'), citations: [], refused: true, coverage: 'none', notReported: [], suggestions, ...(search.notice ? { notice: search.notice } : {}) };
 }
+
+/** The articles an answer of this shape draws on: one for a summary, up to the list cap for a
+ * list, the best three for a detail. */
+function articlesFor(frame: QuestionFrame, relevant: Passage[], snapshot: IndexSnapshot, listMax: number): Article[] {
+  const count = frame.kind === 'summary' ? 1 : frame.kind === 'list' ? listMax : 3;
+  return relevant
+    .slice(0, count)
+    .map((p) => snapshot.articlesById.get(p.articleId))
+    .filter((a): a is Article => a !== undefined);
+}
+
+const articleText = (article: Article | undefined) => (article ? `${article.kicker ?? ''}${article.headline}${article.text}${article.summary ?? ''}` : '');
 
 /** A follow-up stays on the article the previous answer cited, when retrieval still finds it. */
 function preferFollowedArticles(results: Passage[], preferred: string[]): Passage[] {

@@ -1,45 +1,35 @@
-// Extractive answers (the default, no keys needed): the most relevant whole sentences of the
-// retrieved articles, chosen by the embedding model and by keyword overlap with the question,
-// composed into a short answer with a one-line lead and [n] citations.
+// Extractive answers (the default, no keys needed), shaped by the question:
+// - a detail: the clause that states the asked detail, but only if it states it (the right kind
+//   of value, under the asked constraints); otherwise the first line says what is not reported
+//   and the closest fact follows as context, not as the answer;
+// - a list: one line per relevant article, each naming its place or organisation;
+// - a summary: the article's lead, its 阅读提示, subheads and key figures, in a few short lines.
 import type { Article } from '../corpus/types.ts';
 import { splitSentences } from '../index/chunk.ts';
 import type { TextEmbedder } from '../index/embeddings.ts';
-import { GENERIC_NOUNS, nounsOf, type KeywordIndex } from '../index/keyword.ts';
+import { GENERIC_NOUNS, namedEntities, nounsOf, personNames, placeNames, type KeywordIndex } from '../index/keyword.ts';
 import type { Logger } from '../log.ts';
-import type { Citation } from './types.ts';
+import { isMostlyLatin } from '../retrieve/search.ts';
+import { notReportedPhrase, splitAsks, understand, type QuestionFrame } from './question.ts';
+
+const understandEnglish = (question: string): QuestionFrame => understand(question);
+import { EXTRACTIVE } from './tuning.ts';
+import type { Citation, Coverage } from './types.ts';
 
 export interface ScoredSentence {
   articleRank: number;
   index: number; // position in the article, to keep reading order
   text: string;
   score: number;
-  hasNumber: boolean;
 }
 
 export interface ExtractiveResult {
   text: string;
   citations: Citation[];
-  /** Set when the articles cover the topic but not the specific thing asked. */
-  partial: boolean;
+  coverage: Coverage;
+  notReported: string[];
 }
 
-const ASKS_NUMBER = /多少|几[个名家位项次场年月天人条份间元]?|哪一?年|何时|什么时候|哪天|多大|多长|多高|多久|比例|百分之|how many|how much|what year|when|what date|percentage/i;
-// What a "how many / how much" question counts, and how an answer must state it.
-// 个 is left out: it counts anything, so "多少个" is answered by 1400间 as well.
-const UNITS = '名|人|家|间|项|次|场|份|条|支|所|座|本|期|件|批|台|辆|万人';
-function askedAmount(question: string): { stated: RegExp; label: string } | undefined {
-  if (/多少(?:钱|资金|经费)|金额|价值|奖金|投入了?多少|how much/i.test(question)) {
-    return { stated: /\d[\d.]*\s*(?:余|多)?\s*(?:万|亿)?元/, label: '金额' };
-  }
-  if (/how many (?:\w+ )?(?:people|workers|members|staff|employees|volunteers|participants|contestants|players)\b/i.test(question)) {
-    return { stated: /\d[\d.]*\s*(?:余|多)?\s*(?:万)?(?:名|人)/, label: '人数' };
-  }
-  const unit = new RegExp(`(?:多少|几)(${UNITS})`).exec(question)?.[1];
-  if (!unit) return undefined;
-  const units = unit === '名' || unit === '人' ? '名|人|人次' : unit;
-  return { stated: new RegExp(`\\d[\\d.]*\\s*(?:余|多)?\\s*(?:万|亿)?(?:${units})`), label: '' };
-}
-const HAS_NUMBER = /\d|[一二三四五六七八九十百千万亿两][余多]?(?:名|人|家|个|项|间|元|万|亿|次|场|份|条|年|月|日|支|所|座|本|期)/;
 const OPENING = /^(?:本报讯|本报[\u4e00-\u9fff]{0,8}\d{1,2}月\d{1,2}日电)（[^）]{0,60}）/;
 const CREDIT = /\s*(?:本报(?:特约)?(?:记者|通讯员)\s*)?[\u4e00-\u9fff]{2,4}(?:\s+[\u4e00-\u9fff]{2,4})*\s*摄(?:\/\S+)?$/;
 
@@ -50,6 +40,118 @@ export function articleSentences(article: Article): string[] {
     .filter((s) => s.replace(/[^\p{L}\p{N}]/gu, '').length >= 6);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Values a clause can state, per slot
+
+// Not an ordinal: 第一名 is a rank, not a count.
+const NUM = '(?<!第)(?:\\d[\\d.,]*|[两二三四五六七八九十百千]+|一[十百千万])';
+const MONEY = new RegExp(`${NUM}\\s*(?:余|多)?\\s*(?:万|亿|千)?(?:余|多)?元`);
+const RATIO = /\d[\d.]*\s*%|百分之[\d一二三四五六七八九十]+|[一二三四五六七八九十]成/;
+const DATE = /(?:(?:19|20)\d{2}年)?\d{1,2}月(?:\d{1,2}[日号]|上旬|中旬|下旬|底|初)?|(?:19|20)\d{2}年(?:起|以来|底|初)?|每年\d{1,2}月\d{1,2}日|\d{1,2}[日号](?:上午|下午|晚)?/;
+const ORG = /[\u4e00-\u9fff]{2,}(?:总工会|工会|公司|集团|协会|学校|医院|局|厅|委员会|中心|银行|研究院|大学|学院|联合会|办事处|法院|检察院|企业)/;
+const SPEECH = /说|表示|告诉记者|介绍|坦言|认为|指出|感慨|谈到/;
+const PLAN = /计划|将|预计|拟|力争|目标|争取|打算|预期|要在|到20\d{2}年/;
+const AWARD = /第一|冠军|一等奖|金奖|头魁|夺得|夺魁|获得|荣获|获评|当选|获奖|拿下|折桂/;
+
+function countPattern(unit: string | undefined): RegExp {
+  const units = !unit || unit === '个' ? '名|人|家|间|项|次|场|份|条|支|所|座|本|期|件|批|台|辆|个|位|户|处|天|届|队|套|张|人次|万人' : unit === '名' || unit === '人' ? '名|人|人次|万人|位' : unit;
+  return new RegExp(`${NUM}\\s*(?:余|多)?\\s*(?:万|亿)?(?:余|多)?(?:${units})`);
+}
+
+/** The values of the asked kind a clause states, excluding numbers the question itself gives. */
+function valuesIn(clause: string, frame: QuestionFrame, question: string): string[] {
+  const all = (re: RegExp) => [...clause.matchAll(new RegExp(re.source, 'g'))].map((m) => m[0]);
+  let found: string[];
+  switch (frame.slot) {
+    case 'amount':
+      found = all(MONEY);
+      break;
+    case 'count':
+      found = all(countPattern(frame.unit));
+      break;
+    case 'ratio':
+      found = all(RATIO);
+      break;
+    case 'date':
+      found = all(DATE);
+      break;
+    case 'person':
+    case 'speaker':
+      return personNames(clause);
+    case 'organisation':
+      return all(ORG);
+    case 'place':
+      return namedEntities(clause);
+    case 'title':
+      // 《书名》 or a quoted name the question does not already give.
+      return [...clause.matchAll(/《([^》]{2,40})》|“([^”]{2,20})”/g)].map((m) => m[1] ?? m[2]).filter((t) => !question.includes(t));
+    default:
+      return [clause];
+  }
+  // A number the question already states ("642名硕士博士里，博士有多少") is not its answer.
+  const given = new Set((question.match(/\d[\d.]*/g) ?? []).filter((n) => n.length >= 2));
+  return found.filter((v) => !given.has(v.match(/\d[\d.]*/)?.[0] ?? ''));
+}
+
+/** Whether a clause's value is under the asked constraints: the year, plan or outcome, per unit. */
+function meetsConstraints(clause: string, sentence: string, frame: QuestionFrame, question: string, before = ''): boolean {
+  if (frame.year) {
+    // A relative year (今年, 明年) cannot be checked against an asked year: it does not count.
+    if (/今年|明年|去年|前年/.test(clause)) return false;
+    // The clause's own year decides; without one, the sentence's.
+    const own: string[] = clause.match(/(?:19|20)\d{2}(?=年)/g) ?? [];
+    const years: string[] = own.length ? own : (sentence.match(/(?:19|20)\d{2}(?=年)/g) ?? []);
+    if (years.length && !years.includes(frame.year)) return false;
+  }
+  // "2024年将扩大覆盖范围，建设改善1000间以上": the plan word may sit in the clause before.
+  if (frame.stage === 'outcome' && PLAN.test(`${before}${clause}`)) return false;
+  if (frame.scope === 'per-unit') {
+    const per = /每(?:个|名|位|家|所)?([\u4e00-\u9fff]{1,2})|一(份|个人|人)|(人均|平均|单价)/.exec(question);
+    const unit = per?.[1]?.[0] ?? per?.[2]?.[0];
+    const stated = per?.[3] ? /人均|平均|单价|每/.test(clause) : unit ? new RegExp(`每(?:个|名|位)?${unit}|${unit}均|/${unit}`).test(clause) : /每|人均|平均/.test(clause);
+    if (!stated) return false;
+  }
+  if (frame.period && !new RegExp(`每个?${frame.period}|${frame.period}均|全${frame.period}|一${frame.period}|${frame.period}度`).test(`${before}${clause}`)) return false;
+  if ((frame.slot === 'person' || frame.slot === 'organisation') && AWARD.test(question) && !AWARD.test(clause)) return false;
+  if (frame.slot === 'speaker' && !SPEECH.test(sentence) && !/[“”]/.test(sentence)) return false;
+  return true;
+}
+
+const CLAUSE = /[^，；：,;:]+[，；：,;:]?/g;
+
+/** Splits a sentence into clauses, keeping their punctuation. */
+function clausesOf(sentence: string): string[] {
+  return sentence.match(CLAUSE) ?? [sentence];
+}
+
+/** A window of clauses around clause `at`, no longer than `max` characters, that covers the
+ * question best: a short answer that still says who did what. */
+function clauseWindow(sentence: string, at: number, max: number, question: string, keyword: KeywordIndex): string {
+  const clauses = clausesOf(sentence);
+  if (sentence.length <= max) return sentence;
+  let best = clauses[at];
+  let bestScore = -1;
+  for (let start = Math.max(0, at - 2); start <= at; start++) {
+    for (let end = at; end < Math.min(clauses.length, at + 3); end++) {
+      const text = clauses.slice(start, end + 1).join('');
+      if (text.length > max && end > start) continue;
+      const score = keyword.coverage(question, text) - 0.002 * text.length;
+      if (score > bestScore) [best, bestScore] = [text, score];
+    }
+  }
+  return finish(best);
+}
+
+/** Ends a clause window as a sentence: no dangling comma, closed quotes, a full stop. */
+function finish(text: string): string {
+  let out = text.trim().replace(/[，；：,;:、]+$/, '');
+  const opens = (out.match(/“/g) ?? []).length - (out.match(/”/g) ?? []).length;
+  if (opens > 0) out += '”';
+  return /[。！？”]$/.test(out) ? out : `${out}。`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
 export class ExtractiveAnswerer {
   // Sentence vectors per article: a popular article is asked about again and again.
   private readonly sentenceVectors = new Map<string, number[][]>();
@@ -59,86 +161,192 @@ export class ExtractiveAnswerer {
     private readonly logger?: Logger,
   ) {}
 
-  async compose(question: string, articles: Article[], keyword: KeywordIndex): Promise<ExtractiveResult> {
-    const asksNumber = ASKS_NUMBER.test(question);
+  async compose(question: string, frame: QuestionFrame, articles: Article[], keyword: KeywordIndex): Promise<ExtractiveResult> {
+    if (articles.length === 0) return empty();
+    if (frame.kind === 'list' && articles.length > 1) return this.list(question, articles, keyword);
+    if (frame.kind === 'summary') return this.summary(articles[0], keyword, question);
+    return this.detail(question, frame, articles, keyword);
+  }
+
+  /** Sentences of the given articles scored against the question, best first. */
+  async score(question: string, articles: Article[], keyword: KeywordIndex, frame?: QuestionFrame): Promise<ScoredSentence[]> {
+    // A question about a number prefers sentences that state one.
+    const asksNumber = frame !== undefined && (['amount', 'count', 'ratio', 'date'].includes(frame.slot) || /how (many|much)|when|what year/i.test(question));
     const queryVector = await this.embedQuery(question);
     const scored: ScoredSentence[] = [];
     for (const [articleRank, article] of articles.entries()) {
       const sentences = articleSentences(article);
       const vectors = queryVector ? await this.vectorsFor(article, sentences) : undefined;
+      // The headline often states the key figure ("2000名环卫工人乐享…"): a candidate too, at -1.
+      const headline = article.headline.replace(/\s+/g, '，');
+      const headlineSimilarity = queryVector && vectors ? Math.max(...vectors.slice(0, 1).map((v) => dot(queryVector, v))) : 0;
+      scored.push({ articleRank, index: -1, text: headline, score: headlineSimilarity + keyword.coverage(question, headline) - EXTRACTIVE.articleRankPenalty * articleRank - EXTRACTIVE.headlinePenalty });
       sentences.forEach((text, index) => {
         const similarity = vectors ? dot(queryVector!, vectors[index]) : 0;
-        const overlap = keyword.coverage(question, text);
-        const hasNumber = HAS_NUMBER.test(text);
         // A sentence pointing back ("同样的场景在该市…") reads badly as the first line.
-        const pointsBack = /^(同样|该|此|这|其|他|她|它|上述|对此)/.test(text) ? 0.1 : 0;
-        const score = similarity + overlap + (asksNumber && hasNumber ? 0.15 : 0) - 0.12 * articleRank - pointsBack;
-        scored.push({ articleRank, index, text, score, hasNumber });
+        const pointsBack = /^(同样|该|此|这|其|他|她|它|上述|对此)/.test(text) ? EXTRACTIVE.pointsBackPenalty : 0;
+        const numberBonus = asksNumber && /\d/.test(text) ? EXTRACTIVE.numberBonus : 0;
+        const score = similarity + keyword.coverage(question, text) + numberBonus - EXTRACTIVE.articleRankPenalty * articleRank - pointsBack;
+        scored.push({ articleRank, index, text, score });
       });
     }
-    if (scored.length === 0) return { text: '', citations: [], partial: false };
-    const amount = askedAmount(question);
-    const ranked = [...scored].sort((a, b) => b.score - a.score);
-    // For a question about a number, the sentence that holds the number comes first: the kind of
-    // number asked (an amount of money, a head count) when the article states one.
-    let lead = ranked[0];
-    const holdsAnswer = (s: ScoredSentence) => (amount ? amount.stated.test(s.text) : s.hasNumber);
-    if (asksNumber && !holdsAnswer(lead)) lead = ranked.find((s) => holdsAnswer(s) && s.score >= 0.7 * ranked[0].score) ?? lead;
-    const chosen = [lead];
-    for (const s of ranked) {
-      if (chosen.length >= 3) break;
-      if (chosen.includes(s) || s.score < 0.8 * lead.score) continue;
-      if (s.articleRank !== lead.articleRank && chosen.some((c) => c.articleRank === s.articleRank)) continue;
-      if (chosen.reduce((n, c) => n + c.text.length, 0) + s.text.length > 260) continue;
-      chosen.push(s);
-    }
-
-    // Citation numbers in order of first use; supporting sentences in reading order.
-    const articleOrder: number[] = [];
-    const cite = (s: ScoredSentence) => {
-      if (!articleOrder.includes(s.articleRank)) articleOrder.push(s.articleRank);
-      return articleOrder.indexOf(s.articleRank) + 1;
-    };
-    const leadLine = `${/^(据|记者|本报)/.test(lead.text) ? '' : '据报道，'}${lead.text}[${cite(lead)}]`;
-    const rest = chosen
-      .slice(1)
-      .sort((a, b) => a.articleRank - b.articleRank || a.index - b.index)
-      .map((s) => `${s.text}[${cite(s)}]`);
-    const lines = [leadLine];
-    if (rest.length) lines.push(`报道还提到：${rest.join('')}`);
-
-    const missing = this.missingTerms(question, articles[lead.articleRank], chosen);
-    const amountMissing = amount !== undefined && !chosen.some((s) => amount.stated.test(s.text));
-    const partial = (asksNumber && !chosen.some((s) => s.hasNumber)) || amountMissing || missing.length > 0;
-    if (partial) {
-      if (missing.length) lines.push(`不过，报道中没有提到${missing.map((t) => `“${t}”`).join('、')}的具体信息。`);
-      else lines.push(amountMissing && amount!.label ? `不过，报道中没有给出${amount!.label}的具体数字。` : '不过，报道中没有给出具体数字。');
-    }
-
-    const citations: Citation[] = articleOrder.map((rank, i) => ({
-      n: i + 1,
-      articleId: articles[rank].id,
-      headline: articles[rank].headline,
-      file: articles[rank].file,
-      quote: chosen
-        .filter((s) => s.articleRank === rank)
-        .sort((a, b) => a.index - b.index)
-        .map((s) => s.text)
-        .join('……'),
-    }));
-    return { text: lines.join('\n'), citations, partial };
+    return scored.sort((a, b) => b.score - a.score);
   }
 
-  /** Content words of the question that the lead article never mentions, when the chosen
-   * sentences cover little of the question: the sign of a fact the article does not report. */
-  private missingTerms(question: string, article: Article, chosen: ScoredSentence[]): string[] {
-    const body = `${article.headline}${article.kicker ?? ''}${article.text}`;
-    const words = nounsOf(question).filter((w) => !GENERIC_NOUNS.has(w));
-    const unique = [...new Set(words)].filter((w) => !words.some((other) => other !== w && other.includes(w)));
-    const missing = unique.filter((w) => !body.includes(w));
-    const chosenText = chosen.map((s) => s.text).join('');
-    const covered = unique.filter((w) => chosenText.includes(w)).length / Math.max(1, unique.length);
-    return covered < 0.6 ? missing.slice(0, 2) : [];
+  private async detail(question: string, frame: QuestionFrame, articles: Article[], keyword: KeywordIndex): Promise<ExtractiveResult> {
+    const latin = isMostlyLatin(question);
+    const ranked = await this.score(question, articles, keyword, latin ? understandEnglish(question) : frame);
+    if (ranked.length === 0) return empty();
+    const asks = latin ? [question] : splitAsks(question);
+    const cite = citationsFor(articles);
+    const context: DetailContext = { ranked, articles, keyword, latin, cite, sentencesOf: new Map(articles.map((a, rank) => [rank, articleSentences(a)])) };
+    if (asks.length === 1) return this.oneAsk(question, frame, context);
+    // Two asks ("有多少名选手报名？多少人进入决赛？"): each answered, or said to be missing, on its own line.
+    const lines: string[] = [];
+    const notReported: string[] = [];
+    for (const [i, ask] of asks.entries()) {
+      const askFrame = { ...understand(ask), kind: 'detail' as const };
+      const found = this.findValue(ask, askFrame, context, i > 0);
+      const subject = !found && (askFrame.slot === 'place' || askFrame.slot === 'organisation') ? articleSubject(articles[ranked[0].articleRank], askFrame.slot, ask) : undefined;
+      if (found) lines.push(`${said(clauseWindow(found.sentence.text, found.at, EXTRACTIVE.maxDetailChars, ask, keyword))}[${cite.n(found.sentence)}]`);
+      else if (subject) lines.push(`据报道，是${subject}。[${cite.n(ranked[0])}]`);
+      else if (askFrame.slot === 'other' || askFrame.slot === 'yesno') lines.push(`${said(bestLine(ranked[0], ask, keyword, EXTRACTIVE.maxDetailChars))}[${cite.n(ranked[0])}]`);
+      else notReported.push(notReportedPhrase(ask, askFrame));
+    }
+    if (lines.length === 0) return this.oneAsk(question, frame, context);
+    // What is missing comes first, so that nobody reads the rest as its answer.
+    const first = notReported.length ? [`报道没有给出${notReported.map((n) => `“${n}”`).join('、')}。`] : [];
+    return { text: [...first, ...lines].join('\n'), citations: cite.list(), coverage: notReported.length ? 'partial' : 'full', notReported };
+  }
+
+  /** The sentence and clause that state the asked value, if any does. */
+  private findValue(question: string, frame: QuestionFrame, { ranked, keyword, latin, sentencesOf }: DetailContext, laterAsk = false): { sentence: ScoredSentence; at: number; value: string } | undefined {
+    if (latin || frame.slot === 'other' || frame.slot === 'yesno') return undefined;
+    const top = ranked[0];
+    // A name next to an award word, or a later ask, may sit in a sentence the whole question
+    // ranks low: look further down then.
+    const wide = (frame.slot === 'person' && AWARD.test(question)) || frame.slot === 'speaker' || laterAsk;
+    let best: { sentence: ScoredSentence; at: number; value: string; total: number } | undefined;
+    for (const s of ranked) {
+      if (wide ? s.articleRank !== top.articleRank || s.score < EXTRACTIVE.wideSearchShare * top.score : s.score < EXTRACTIVE.leadMinShare * top.score) continue;
+      const found = locateValue(s, frame, question, keyword, sentencesOf.get(s.articleRank)!, s.score >= EXTRACTIVE.nearTopShare * top.score, false);
+      if (found && (!best || s.score + found.cover > best.total)) best = { sentence: s, at: found.at, value: found.value, total: s.score + found.cover };
+    }
+    if (best) return best;
+    // The only value of the asked kind in the first article answers, however it is worded
+    // ("一年下来要花多少钱" and "每年的制作成本400余万元").
+    const candidates = ranked
+      .filter((s) => s.articleRank === top.articleRank)
+      .flatMap((s) => clausesOf(s.text).map((clause, at) => ({ s, at, clause, values: meetsConstraints(clause, s.text, frame, question, clausesOf(s.text).slice(0, at).join('')) ? valuesIn(clause, frame, question) : [] })))
+      .filter((c) => c.values.length > 0);
+    const distinct = new Set(candidates.flatMap((c) => c.values));
+    if (distinct.size === 1 && ['amount', 'count', 'ratio'].includes(frame.slot) && (frame.slot !== 'count' || frame.unit)) return { sentence: candidates[0].s, at: candidates[0].at, value: candidates[0].values[0] };
+    return undefined;
+  }
+
+  private oneAsk(question: string, frame: QuestionFrame, context: DetailContext): ExtractiveResult {
+    const { ranked, articles, keyword, latin, cite } = context;
+    const top = ranked[0];
+    const found = this.findValue(question, frame, context);
+    if (frame.slot === 'speaker' && found) return this.speaker(found.sentence, found.value, articles);
+    const lineOf = (s: ScoredSentence, at: number, max: number) => clauseWindow(s.text, at, max, question, keyword);
+    // Supporting sentences nearly as relevant as the lead: one line more, not a wall.
+    const supporting = (lead: ScoredSentence, count: number) =>
+      ranked
+        .filter((r) => r !== lead && r.index >= 0 && r.score >= EXTRACTIVE.secondLineShare * top.score && !lead.text.includes(r.text.slice(0, 10)))
+        .slice(0, count)
+        .sort((a, b) => a.articleRank - b.articleRank || a.index - b.index)
+        .map((r) => `${bestLine(r, question, keyword, EXTRACTIVE.maxContextChars)}[${cite.n(r)}]`);
+    if (found) {
+      const lead = `${said(lineOf(found.sentence, found.at, EXTRACTIVE.maxDetailChars))}[${cite.n(found.sentence)}]`;
+      const more = supporting(found.sentence, 1);
+      return { text: [lead, ...(more.length ? [`报道还提到：${more.join('')}`] : [])].join('\n'), citations: cite.list(), coverage: 'full', notReported: [] };
+    }
+    // "Which county / which company": the article's own subject, when its sentences do not repeat it.
+    const subject = (frame.slot === 'place' || frame.slot === 'organisation') && !latin ? articleSubject(articles[top.articleRank], frame.slot, question) : undefined;
+    if (subject) {
+      return { text: `据报道，是${subject}：${bestLine(top, question, keyword, EXTRACTIVE.maxContextChars)}[${cite.n(top)}]`, citations: cite.list(), coverage: 'full', notReported: [] };
+    }
+    // English questions reach the Chinese text through a weak bridge: their slot is not checked.
+    const checkable = frame.slot !== 'other' && frame.slot !== 'yesno' && !latin;
+    const missingEntity = namedEntities(question).find((e) => !articleText(articles[top.articleRank]).includes(e));
+    if (!checkable && !missingEntity) {
+      // Nothing to verify the answer against: the best sentence and up to two nearly as good.
+      const lead = top.index >= 0 ? top : (ranked.find((r) => r.index >= 0) ?? top);
+      const more = supporting(lead, 2);
+      const text = [`${said(bestLine(lead, question, keyword, EXTRACTIVE.maxDetailChars))}[${cite.n(lead)}]`, ...(more.length ? [`报道还提到：${more.join('')}`] : [])];
+      return { text: text.join('\n'), citations: cite.list(), coverage: 'full', notReported: [] };
+    }
+    // Not stated: say so first, then the closest fact as context, never as the answer.
+    const missing = missingEntity ? `${missingEntity}的相关情况` : notReportedPhrase(question, frame);
+    const text = `报道没有给出${missingEntity ? `关于“${missingEntity}”的内容` : `“${missing}”`}。相关报道只提到：${bestLine(top, question, keyword, EXTRACTIVE.maxContextChars)}[${cite.n(top)}]`;
+    return { text, citations: cite.list(), coverage: 'none', notReported: [missing] };
+  }
+
+  /** Who said it: the quote's sentence, and the speaker named in it or right after it. */
+  private speaker(sentence: ScoredSentence, name: string, articles: Article[]): ExtractiveResult {
+    const cite = citationsFor(articles);
+    const sentences = articleSentences(articles[sentence.articleRank]);
+    const attribution = [sentences[sentence.index], sentences[sentence.index + 1] ?? ''].join('');
+    const who = new RegExp(`([^，。：“”、]{0,30}${name})`).exec(attribution)?.[1]?.replace(/^(据|记者|其中|对此|)/, '') ?? name;
+    const quote = /“([^”]{4,120})”/.exec(sentence.text)?.[1];
+    const said = quote ? `：“${quote.length > 60 ? `${quote.slice(0, 60)}……` : quote}”` : '。';
+    return { text: `说这话的是${who}${said}[${cite.n(sentence)}]`, citations: cite.list(), coverage: 'full', notReported: [] };
+  }
+
+  /** One line per article: its place or organisation, and what it did. */
+  private async list(question: string, articles: Article[], keyword: KeywordIndex): Promise<ExtractiveResult> {
+    const ranked = await this.score(question, articles, keyword);
+    const cite = citationsFor(articles);
+    const lines: string[] = [];
+    for (const [rank, article] of articles.entries()) {
+      const best = ranked.find((s) => s.articleRank === rank);
+      if (!best) continue;
+      const line = clauseWindow(best.text, bestClause(best.text, question, keyword), EXTRACTIVE.maxListLineChars, question, keyword);
+      const who = listLabel(article);
+      const label = who && !line.includes(who) ? `${who}：` : '';
+      lines.push(`・${label}${line}[${cite.n(best)}]`);
+    }
+    const text = [`共有 ${lines.length} 篇报道提到：`, ...lines].join('\n');
+    return { text, citations: cite.list(), coverage: 'full', notReported: [] };
+  }
+
+  /** The article's main points: its 阅读提示 or lede, then the clauses that carry its figures,
+   * named measures and subheads, in reading order; ~300 characters in all. */
+  private summary(article: Article, keyword: KeywordIndex, question: string): ExtractiveResult {
+    const sentences = articleSentences(article);
+    const topic = `${article.headline} ${article.kicker ?? ''} ${question}`;
+    // The lede: of the opening sentences, the one that says most of what the headline says
+    // (features open on a scene, news on the fact).
+    const opening = sentences.slice(0, 6).map((t, i) => ({ t, score: keyword.coverage(article.headline, t) - 0.03 * i }));
+    const lede = opening.sort((a, b) => b.score - a.score)[0]?.t ?? '';
+    const first = article.summary ? article.summary.replace(/^阅读提示[：:]?/, '') : lede;
+    const lead = finish(clauseWindow(first, bestClause(first, topic, keyword), EXTRACTIVE.maxSummaryLineChars, topic, keyword)).replace(/^(此前|近日|日前|据了解|据悉)，/, '');
+    const subheads = article.paragraphs.filter((p) => p.subhead).map((p) => p.text.replace(/[。！？]$/, ''));
+    const clauses = sentences
+      .flatMap((text, i) => clausesOf(text).map((clause) => ({ text: clause.replace(/[，；：,;:、。！？]+$/, '').replace(/^(据了解|据悉|据统计|同时|此外|其中|目前|近日|并)，?/, ''), i })))
+      // A clause that says something on its own: long enough, not a bare time or a speech tag.
+      .filter((c) => c.text.length >= 10 && c.text.length <= EXTRACTIVE.maxSummaryClauseChars && !lead.includes(c.text))
+      .filter((c) => !/(说|表示|介绍|指出|认为)$/.test(c.text) && !/^[“”]|[“”]$/.test(c.text) && !/^(今年|去年|近年来|\d{1,2}月\d{1,2}日|\d{4}年)[^，]{0,6}$/.test(c.text))
+      .map((c) => ({ ...c, score: keyword.coverage(topic, c.text) + (/\d/.test(c.text) ? EXTRACTIVE.summaryFigureBonus : 0) + (/[“《]/.test(c.text) ? EXTRACTIVE.summaryNameBonus : 0) - 0.005 * c.i }))
+      .sort((a, b) => b.score - a.score);
+    let budget = EXTRACTIVE.maxSummaryChars - lead.length - (subheads.length ? subheads.join('；').length + 6 : 0);
+    const picked: typeof clauses = [];
+    const saidSoFar = () => [lead, ...picked.map((p) => p.text)].join('');
+    for (const c of clauses) {
+      if (c.text.length + 1 > budget || picked.some((p) => p.text.includes(c.text) || c.text.includes(p.text))) continue;
+      // Nothing new: every figure in it is already said, and it names nothing quoted.
+      const figures = c.text.match(/\d[\d.]*/g) ?? [];
+      if (figures.length && figures.every((f) => saidSoFar().includes(f)) && !/[“《]/.test(c.text)) continue;
+      picked.push(c);
+      budget -= c.text.length + 1;
+    }
+    picked.sort((a, b) => a.i - b.i);
+    const points = picked.slice(0, EXTRACTIVE.maxSummaryPoints).map((c) => `${c.text}。`);
+    const cite = citationsFor([article]);
+    cite.n({ articleRank: 0, text: lead }); // the quote under 来源 is the lede, not the answer again
+    const lines = [`《${article.headline}》要点：`, `・${lead}[1]`, ...(subheads.length ? [`・分为${subheads.length}部分：${subheads.join('；')}。[1]`] : []), ...points.map((p) => `・${p}[1]`)];
+    return { text: lines.join('\n'), citations: cite.list(), coverage: 'full', notReported: [] };
   }
 
   private async embedQuery(question: string): Promise<number[] | undefined> {
@@ -161,6 +369,120 @@ export class ExtractiveAnswerer {
     return vectors;
   }
 }
+
+/** The clause of `sentence` (with the sentence after it, for a speaker) that states the asked
+ * value under the constraints, in a window about what was asked. */
+function locateValue(s: ScoredSentence, frame: QuestionFrame, question: string, keyword: KeywordIndex, sentences: string[], nearTop: boolean, latin: boolean): { at: number; value: string; cover: number } | undefined {
+  if (frame.slot === 'other' || frame.slot === 'yesno') return undefined;
+  const clauses = clausesOf(s.text);
+  if (frame.slot === 'speaker') {
+    const attribution = `${s.text}${sentences[s.index + 1] ?? ''}`;
+    const name = personNames(attribution)[0];
+    return name && meetsConstraints(s.text, attribution, frame, question) ? { at: 0, value: name, cover: 0 } : undefined;
+  }
+  let best: { at: number; value: string; cover: number } | undefined;
+  const places = namedEntities(question);
+  const topic = nounsOf(question).filter((n) => !GENERIC_NOUNS.has(n) && !places.some((p) => n.includes(p)) && !/时间|日期|时候|总量|数量|多少/.test(n));
+  clauses.forEach((clause, at) => {
+    const values = valuesIn(clause, frame, question);
+    if (values.length === 0 || !meetsConstraints(clause, s.text, frame, question, clauses.slice(0, at).join(''))) return;
+    // Dates are everywhere in news, and a bare count ("有多少") could count anything: the clauses
+    // around must name what the question is about.
+    const window = clauses.slice(Math.max(0, at - 1), at + 2).join('');
+    if ((frame.slot === 'date' || (frame.slot === 'count' && !frame.unit)) && topic.length && !topic.some((t) => window.includes(t))) return;
+    // The value must sit in a clause about what was asked (the thing counted, the event); a
+    // sentence the model ranks near the top may word it differently (扫大街的 for 环卫工人).
+    const cover =
+      keyword.coverage(question, window) +
+      (frame.counted && window.includes(frame.counted) ? EXTRACTIVE.countedBonus : 0) +
+      (frame.stage === 'plan' && PLAN.test(`${clauses[at - 1] ?? ''}${clause}`) ? EXTRACTIVE.countedBonus : 0);
+    // An English question shares no words with the text: the model's ranking alone decides.
+    const enough = cover >= EXTRACTIVE.valueWindowMinCoverage || (nearTop && (latin || cover >= EXTRACTIVE.valueWindowMinCoverageNearTop));
+    if (enough && (!best || cover > best.cover)) best = { at, value: values[0], cover };
+  });
+  return best;
+}
+
+/** The place or organisation an article is about, from its headline, kicker or first sentence:
+ * at the level asked (哪个县 → …县), and not one the question already names. */
+function articleSubject(article: Article, slot: 'place' | 'organisation', question: string): string | undefined {
+  const lead = `${article.kicker ?? ''}，${article.headline.replace(/\s+/g, '，')}，${articleSentences(article)[0] ?? ''}`;
+  if (slot === 'organisation') return ORG.exec(lead)?.[0];
+  const level = /哪(?:个|座)?(省|市|县|区|镇|乡|村|城市)/.exec(question)?.[1]?.replace('城市', '市');
+  if (level) {
+    const named = [...lead.matchAll(new RegExp(`[\\u4e00-\\u9fff]{2,4}?${level}(?![\\u4e00-\\u9fff]{0,1}委)`, 'g'))].map((m) => m[0].replace(/^(本报|记者|全国|在|的|由|是)/, ''));
+    const own = named.find((n) => n.length >= 3 && !question.includes(n.slice(0, -1)));
+    if (own) return own;
+  }
+  const entity = placeNames(lead).find((e) => !/本报/.test(e) && !question.includes(e));
+  // The name as printed, with its 市/县/区 (台山 → 台山市).
+  return entity ? (new RegExp(`${entity}(?:市|县|区|镇)`).exec(lead)?.[0] ?? entity) : undefined;
+}
+
+const PLACE_OR_ORG = /[\u4e00-\u9fff]{2,6}?(?:集团|公司|自治区|自治州|自治县|省|市|县|区|州|镇)(?!委|直|级|场|民|长|政府|人大)/g;
+
+/** Who a list line is about: the first place or organisation in the headline, kicker or lead,
+ * the most local one when several are named (阜宁县 rather than 江苏). */
+function listLabel(article: Article): string | undefined {
+  for (const text of [article.headline, article.kicker ?? '', articleSentences(article)[0] ?? '']) {
+    const found = [...text.matchAll(PLACE_OR_ORG)].map((m) => m[0].replace(/^(本报|记者|近日|日前|在|由|是|据)/, '')).filter((n) => n.length >= 2);
+    if (found.length) return found.sort((a, b) => rankLocal(b) - rankLocal(a))[0];
+  }
+  return namedEntities(article.headline).find((e) => !/本报/.test(e));
+}
+
+const rankLocal = (name: string) => (/(县|区|镇|集团|公司)$/.test(name) ? 3 : /市$/.test(name) ? 2 : 1);
+
+interface DetailContext {
+  ranked: ScoredSentence[];
+  articles: Article[];
+  keyword: KeywordIndex;
+  latin: boolean;
+  cite: ReturnType<typeof citationsFor>;
+  sentencesOf: Map<number, string[]>;
+}
+
+const said = (line: string) => `${/^(据|记者|本报)/.test(line) ? '' : '据报道，'}${line}`;
+
+/** The window around the clause of `s` that covers the question best. */
+function bestLine(s: ScoredSentence, question: string, keyword: KeywordIndex, max: number): string {
+  return clauseWindow(s.text, bestClause(s.text, question, keyword), max, question, keyword);
+}
+
+/** The clause that covers the question best. */
+function bestClause(sentence: string, question: string, keyword: KeywordIndex): number {
+  const clauses = clausesOf(sentence);
+  let best = 0;
+  clauses.forEach((c, i) => {
+    if (keyword.coverage(question, c) > keyword.coverage(question, clauses[best])) best = i;
+  });
+  return best;
+}
+
+/** Citation numbers in order of first use over the given articles. */
+function citationsFor(articles: Article[]) {
+  const order: number[] = [];
+  const quotes = new Map<number, string[]>();
+  return {
+    n(s: Pick<ScoredSentence, 'articleRank'> & { text?: string }): number {
+      if (!order.includes(s.articleRank)) order.push(s.articleRank);
+      if (s.text) quotes.set(s.articleRank, [...(quotes.get(s.articleRank) ?? []), s.text]);
+      return order.indexOf(s.articleRank) + 1;
+    },
+    list(): Citation[] {
+      return order.map((rank, i) => ({
+        n: i + 1,
+        articleId: articles[rank].id,
+        headline: articles[rank].headline,
+        file: articles[rank].file,
+        quote: (quotes.get(rank) ?? [articles[rank].summary ?? articleSentences(articles[rank])[0] ?? '']).join('……'),
+      }));
+    },
+  };
+}
+
+const articleText = (a: Article) => `${a.kicker ?? ''}${a.headline}${a.text}${a.summary ?? ''}`;
+const empty = (): ExtractiveResult => ({ text: '', citations: [], coverage: 'none', notReported: [] });
 
 function dot(a: number[], b: number[]): number {
   let sum = 0;

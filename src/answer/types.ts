@@ -12,12 +12,19 @@ export interface Citation {
 
 export type AnswerMode = 'llm' | 'extractive';
 
+export type Coverage = 'full' | 'partial' | 'none';
+
 export interface Answer {
   /** Chinese answer text with [n] markers. */
   text: string;
   citations: Citation[];
-  /** True when the articles do not answer the question (the text then says so). */
+  /** True only when nothing relevant was found (the text then says so). */
   refused: boolean;
+  /** How much of what was asked the cited articles hold: all of it, some (see notReported), or
+   * nothing (refused, or the topic is covered but not the detail asked). */
+  coverage: Coverage;
+  /** What was asked and is not in the articles, in Chinese (e.g. 上海2024年实际建成的数量). */
+  notReported: string[];
   mode: AnswerMode;
   /** A short note for the user when something ran degraded (LLM down, keyword-only search). */
   notice?: string;

@@ -2,6 +2,7 @@
 // or entity is wrong and caps a message at 4096 characters, so every piece of text that comes from
 // the answer, the LLM or the articles is escaped here, and long texts are split into parts that are
 // each valid HTML on their own.
+import { answerText } from '../answer/present.ts';
 import type { Answer, Citation } from '../answer/types.ts';
 
 /** Telegram's cap on one message's text, in UTF-16 code units. */
@@ -28,7 +29,7 @@ const title = (headline: string) => `《${line(headline) || '无标题'}》`;
 
 /** The messages for one answer: text, notice, 来源 list and, when refusing, 相关报道. */
 export function renderAnswer(answer: Answer): string[] {
-  const blocks = [block(answer.text) || '（没有生成回答。）'];
+  const blocks = [block(answerText(answer)) || '（没有生成回答。）'];
   if (answer.notice?.trim()) blocks.push(`<i>${block(answer.notice)}</i>`);
   if (answer.citations.length > 0) {
     blocks.push(['<b>来源</b>', ...answer.citations.map((c) => `[${c.n}] ${title(c.headline)} · ${line(c.file)}`)].join('\n'));

@@ -24,7 +24,7 @@ export async function createServices(config = loadConfig(), logger: Logger = cre
   const index = new IndexService(config, embedder, logger);
   const retriever = new Retriever(() => index.current(), embedder, logger);
   const llm = config.llm ? createChatModel(config.llm) : undefined;
-  const answerer = new Answerer({ retriever, index: () => index.current(), embedder, llm, logger, maxQuestionChars: config.maxQuestionChars });
+  const answerer = new Answerer({ retriever, index: () => index.current(), embedder, llm, logger, maxQuestionChars: config.maxQuestionChars, contextChars: config.answers.llmContextChars, maxListArticles: config.answers.listMaxArticles });
   return { config, logger, embedder, index, retriever, answerer };
 }
 

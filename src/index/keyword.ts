@@ -76,6 +76,33 @@ export function namedEntities(question: string): string[] {
   return [...found];
 }
 
+// Common surnames: jieba tags many ordinary words as person names (nr); one that starts with a
+// surname and is 2-3 characters long is far more likely a name.
+const SURNAMES = new Set('王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝杭'.split(''));
+
+const TITLE = '书记|主席|副主席|经理|总经理|董事长|代表|选手|小哥|驾驶员|司机|负责人|部长|局长|厅长|院长|校长|主任|队长|组长|站长|所长|工程师|技师|师傅|工人|职工|员工|会员|委员|主管|专家|教授|老师|医生|护士|劳模|工匠|记者|通讯员|快递员|外卖员|环卫工|保洁员|检验员|维修工|焊工|电工|班长|厂长|矿长|老板|店主|村民|市民|居民|妻子|丈夫|母亲|父亲|女儿|儿子';
+const PERSON_AFTER_TITLE = new RegExp(`(?:${TITLE})([\u4e00-\u9fff]{2,3}?)(?=说|表示|告诉|介绍|坦言|认为|指出|感慨|笑着|夺得|获得|荣获|当选|带领|负责|是|在|的|，|、|（|。|：|“|$)`, 'g');
+const PERSON_BEFORE_VERB = /([\u4e00-\u9fff]{2,3}?)(?=说：|说，|告诉记者|表示，|介绍，|坦言)/g;
+
+/** Person names in a text: 2-3 characters starting with a common surname, after a title
+ * (主席许明云) or before a speech verb (潘定一告诉记者); X某 stand-ins count too. jieba's own
+ * name tags miss most of these. */
+export function personNames(text: string): string[] {
+  const found = new Set<string>();
+  const add = (name: string) => {
+    if (SURNAMES.has(name[0]) && !/[的了是在和与说]/.test(name.slice(1))) found.add(name);
+  };
+  for (const m of text.matchAll(PERSON_AFTER_TITLE)) add(m[1]);
+  for (const m of text.matchAll(PERSON_BEFORE_VERB)) add(m[1].length === 3 && !SURNAMES.has(m[1][0]) ? m[1].slice(1) : m[1]);
+  for (const m of text.matchAll(/(?<=^|[，。、：；“（和与及对向被让给\s])([\u4e00-\u9fff])某/g)) if (SURNAMES.has(m[1])) found.add(`${m[1]}某`);
+  return [...found];
+}
+
+/** Place names only (jieba's ns tag), as printed: 浏阳, 阜宁县. */
+export function placeNames(text: string): string[] {
+  return [...new Set(segmenter().tag(text, true).filter(({ word, tag }) => tag === 'ns' && word.length >= 2 && !GENERIC_PLACES.has(word)).map(({ word }) => word))];
+}
+
 /** Nouns that carry a question's demand but rarely its topic: not evidence either way. */
 export const GENERIC_NOUNS = new Set('工会 职工 工人 企业 公司 今年 目前 一共 总共 分别 主要 具体 相关 情况 开展 举办 哪位 地方 小哥 问题 方面 时候 东西 人员 单位 部门 活动 工作 事情 时间 名字 城市 大街'.split(' '));
 
@@ -179,6 +206,14 @@ export class KeywordIndex {
       if (present.has(term)) hit += idf;
     }
     return total > 0 ? hit / total : 0;
+  }
+
+  /** A word's inverse document frequency over the chunks, or undefined for a word no chunk has. */
+  idf(word: string): number | undefined {
+    const df = (this.postings.get(word.toLowerCase())?.length ?? 0) / 2;
+    if (df === 0) return undefined;
+    const n = Math.max(1, this.lengths.length);
+    return Math.log(1 + (n - df + 0.5) / (df + 0.5));
   }
 
   /** coverage() for documents already in the index, read from the postings: no tokenising. */

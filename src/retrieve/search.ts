@@ -39,6 +39,8 @@ export interface SearchResult {
 
 export interface SearchOptions {
   k?: number;
+  /** The index version to search: an answer passes the one it uses throughout. */
+  snapshot?: IndexSnapshot;
   mode?: RetrievalMode;
   /** Evaluation hooks: reuse a query vector, or try another keyword index on the same chunks. */
   queryVector?: number[];
@@ -69,7 +71,8 @@ export class Retriever {
 
   async search(question: string, options: SearchOptions = {}): Promise<SearchResult> {
     const k = options.k ?? 5;
-    const snapshot = this.index(); // one snapshot for the whole search, even if a reload happens
+    // One snapshot for the whole search (and, passed in, for the whole answer), even if a reload happens.
+    const snapshot = options.snapshot ?? this.index();
     const normalizedQuestion = toSimplified(question.trim());
     let mode: RetrievalMode = options.mode ?? 'hybrid';
     let notice: string | undefined;

@@ -24,6 +24,8 @@ const HOSTILE_PAGE = `本报讯（记者A&B）某市总工会日前举办<script
 function echoFirstPassage(request: ChatRequest) {
   const material = request.messages.at(-1)!.content;
   if (material.startsWith('<历史>')) return { content: /<问题>(.*)<\/问题>/s.exec(material)![1] };
+  // A question about an outcome the articles do not report gets an honest "not reported" answer.
+  if (/实际建成/.test(material)) return { content: '报道没有给出上海2024年实际建成的数量，只提到计划建设改善1000间以上职工工间休息室[1]。' };
   const passage = /\[1\] 标题：.*\n([^\n]*)/.exec(material)?.[1] ?? '';
   const sentence = /^.*?[。！？]/.exec(passage)?.[0] ?? passage;
   return { content: `${sentence}[1]` };
@@ -67,6 +69,16 @@ test('a private question gets an answer with citations, as a reply, with the sou
   assert.match(answer.message.text, /000_4b243fa835f211e8\.txt/);
   assert.equal(answer.message.reply_parameters?.message_id, telegram.userMessageId(question));
   assert.deepEqual(answer.message.reply_markup?.inline_keyboard[0][0].text, '查看原文');
+});
+
+test('a partial answer is sent with its not-reported line first, and says it is partial', async () => {
+  const carol = telegram.client({ userId: 1003 });
+  await carol.sendMessage(carol.makeMessage('上海2024年最后实际建成了多少间职工工间休息室？'));
+  const [answer] = await telegram.botMessages(1003);
+  assert.ok(isAnswer(answer));
+  assert.match(visible(answer).split('\n')[0], /^报道没有给出上海2024年实际建成的数量/);
+  assert.match(answer.message.text, /<b>来源<\/b>\n\[1\] 《上海市总推进职工工间休息室建设/);
+  assert.deepEqual(validateTelegramHtml(answer.message.text), []);
 });
 
 test('the 查看原文 button shows the quoted passages', async () => {

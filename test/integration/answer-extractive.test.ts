@@ -50,11 +50,72 @@ test('unanswerable questions are refused plainly, with the closest headlines', a
   assert.equal(answer.suggestions?.length, 3);
 });
 
-test('a covered topic with the asked figure missing says what is reported and that the rest is not', async () => {
+test('a covered topic with the asked figure missing says so on the first line, then the closest fact as context', async () => {
   const answer = await answerer.answer('上海市总工会2024年建设改善职工工间休息室计划投入多少资金？');
   assert.equal(answer.refused, false);
-  assert.match(answer.text, /1000间/);
-  assert.match(answer.text, /报道中没有给出金额的具体数字/);
+  assert.equal(answer.coverage, 'none');
+  assert.match(answer.text.split('\n')[0], /^报道没有给出“上海市总工会2024年建设改善职工工间休息室计划投入多少资金（具体金额）”。相关报道只提到：.*\[1\]$/);
+  assert.deepEqual(answer.notReported, ['上海市总工会2024年建设改善职工工间休息室计划投入多少资金（具体金额）']);
+  assert.match(answer.citations[0].headline, /上海市总推进职工工间休息室建设/);
+});
+
+test('a plan is not an outcome, a total not a per-unit figure, a number the question gives not its answer', async () => {
+  const outcome = await answerer.answer('上海2024年最后实际建成了多少间职工工间休息室？');
+  assert.match(outcome.text, /^报道没有给出/, outcome.text);
+  const perUnit = await answerer.answer('邓州爱心早餐一份早饭的成本是多少钱？');
+  assert.match(perUnit.text, /^报道没有给出/, perUnit.text);
+  assert.doesNotMatch(perUnit.text.split('相关报道只提到')[0], /400余万元/);
+  const given = await answerer.answer('陕煤集团2023年引进的642名硕士博士里，博士有多少人？');
+  assert.match(given.text, /^报道没有给出/, given.text);
+  // …while the plan, asked as a plan, is the answer.
+  const plan = await answerer.answer('上海工会2024年打算再建多少间职工工间休息室？');
+  assert.equal(plan.coverage, 'full');
+  assert.match(plan.text.split('\n')[0], /1000间以上/);
+});
+
+test('the clause stating the asked detail leads: money raised is not the annual cost, the workers served are not the volunteers', async () => {
+  const served = await answerer.answer('邓州每天有多少环卫工人能吃上爱心早餐？');
+  assert.match(served.text.split('\n')[0], /2000名环卫工人/);
+  const subsidy = await answerer.answer('吴忠德悦纺织的职工拿到国家认定的职称证书，每个月能补贴多少钱？');
+  assert.match(subsidy.text.split('\n')[0], /800元～1800元/);
+});
+
+test('who said it: the speaker is named, from the sentence after the quote too', async () => {
+  const answer = await answerer.answer('浏阳说“给花炮工人放一场焰火一直是我们的心愿”的是谁？');
+  assert.match(answer.text, /^说这话的是大瑶镇党委书记潘定一/);
+  assert.equal(answer.coverage, 'full');
+});
+
+test('a list across articles: one line per article, each naming its place and cited on its own', async () => {
+  const answer = await answerer.answer('哪些地方组建了集体协商指导员队伍？');
+  const lines = answer.text.split('\n').filter((l) => l.startsWith('・'));
+  assert.ok(lines.length >= 2, answer.text);
+  assert.ok(answer.citations.length >= 2);
+  assert.match(answer.text, /阜宁/);
+  assert.match(answer.text, /钦州/);
+  for (const line of lines) assert.match(line, /\[\d\]$/, line);
+  assert.equal(new Set(lines.map((l) => /\[(\d)\]$/.exec(l)![1])).size, lines.length, 'each line cites its own article');
+});
+
+test('a summary: the article\'s main points and figures in a few short lines, at most ~300 characters', async () => {
+  const answer = await answerer.answer('上海给一线职工建工间休息室这件事，主要讲了什么？');
+  const body = answer.text.split('\n').slice(1).join('').replace(/\[\d\]|・/g, '');
+  assert.match(answer.text, /^《上海市总推进职工工间休息室建设/);
+  assert.ok(body.length <= 320, `${body.length} characters`);
+  for (const figure of ['1400间', '42间']) assert.match(answer.text, new RegExp(figure));
+  assert.equal(answer.citations.length, 1);
+});
+
+test('a follow-up naming another place switches to it; a question naming its own topic is not a follow-up', async () => {
+  const first = await answerer.answer('广西的能级工资集体协商试点涉及多少家企业？');
+  const history = [{ question: '广西的能级工资集体协商试点涉及多少家企业？', answer: first.text, articleIds: first.citations.map((c) => c.articleId) }];
+  const switched = await answerer.answer('那吴忠呢？', history);
+  assert.match(switched.citations[0].headline, /吴忠/);
+  assert.match(switched.text, /10家企业/);
+  const hubei = await answerer.answer('湖北计划哪一年实现工人文化宫全覆盖？');
+  const own = await answerer.answer('哪些报道提到了环卫工人？', [{ question: '湖北计划哪一年实现工人文化宫全覆盖？', answer: hubei.text, articleIds: hubei.citations.map((c) => c.articleId) }]);
+  assert.equal(own.rewrittenQuestion, undefined, 'not treated as a follow-up');
+  assert.ok(own.citations.every((c) => !/湖北/.test(c.headline)), own.text);
 });
 
 test('a follow-up carries the previous turn\'s article and terms', async () => {

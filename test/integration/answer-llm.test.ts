@@ -122,3 +122,31 @@ test('a follow-up is rewritten by the LLM into a standalone question before retr
   assert.match(answer.text, /65名志愿者/);
   assert.match(server.requests.at(-2)!.messages[1].content, /<历史>\n用户：邓州市的爱心早餐项目/);
 });
+
+test('the model is shown whole articles with headline and page: the summarised article whole, every listed article', async () => {
+  const answerer = services.answerer({ baseUrl: server.baseUrl });
+  const article = services.index.current().articles.find((a) => /上海市总推进职工工间休息室建设/.test(a.headline))!;
+  server.script({ content: '上海市总工会2023年建成1400间职工工间休息室[1]。' });
+  await answerer.answer('上海给一线职工建工间休息室这件事，主要讲了什么？');
+  const summary = server.requests.at(-1)!.messages[1].content;
+  assert.ok(summary.includes(article.text), 'the whole article, not a passage');
+  assert.match(summary, /\[1\] 标题：上海市总推进职工工间休息室建设.*（版面文件：000_4b243fa835f211e8\.txt/);
+  assert.match(summary, /<要求>问题要求概括报道/);
+
+  server.script({ content: '阜宁县总工会组建了集体协商指导员队伍[1]。' });
+  await answerer.answer('哪些地方组建了集体协商指导员队伍？');
+  const list = server.requests.at(-1)!.messages[1].content;
+  const sources = list.match(/^\[\d+\] 标题：/gm) ?? [];
+  assert.ok(sources.length >= 2, `${sources.length} articles sent`);
+  assert.match(list, /阜宁/);
+  assert.match(list, /钦州/);
+  assert.match(list, /<要求>问题要求列举多篇报道/);
+});
+
+test('an LLM answer that says what is not reported is partial, and says so first', async () => {
+  server.script({ content: '报道没有给出上海2024年实际建成的数量[1]。报道只提到2024年计划建设改善1000间以上[1]。' });
+  const answer = await services.answerer({ baseUrl: server.baseUrl }).answer('上海2024年最后实际建成了多少间职工工间休息室？');
+  assert.equal(answer.mode, 'llm');
+  assert.equal(answer.coverage, 'partial');
+  assert.match(answer.notReported[0], /报道没有给出上海2024年实际建成的数量/);
+});

@@ -37,7 +37,7 @@ test('429 waits for retry_after and retries; 403 gives up quietly; other errors 
 test('conversation memory is per chat and thread, bounded in turns, age and number of chats', () => {
   let now = 0;
   const store = new ConversationStore({ maxTurns: 2, maxAgeMs: 1000, maxConversations: 2 }, () => now);
-  const answer = (text: string): Answer => ({ text, citations: [], refused: false, mode: 'extractive', timings: { totalMs: 0, retrieveMs: 0, generateMs: 0 } });
+  const answer = (text: string): Answer => ({ text, citations: [], refused: false, coverage: 'full', notReported: [], mode: 'extractive', timings: { totalMs: 0, retrieveMs: 0, generateMs: 0 } });
   const a = ConversationStore.key(1, undefined);
   const b = ConversationStore.key(1, 7);
   store.record(a, 'q1', answer('a1'), 1, [10]);

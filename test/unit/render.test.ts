@@ -8,6 +8,8 @@ const answer = (extra: Partial<Answer> = {}): Answer => ({
   text: '上海市总工会在2023年已建成1400间职工工间休息室[1]。',
   citations: [citation(1)],
   refused: false,
+  coverage: 'full',
+  notReported: [],
   mode: 'llm',
   timings: { totalMs: 1, retrieveMs: 1, generateMs: 0 },
   ...extra,
@@ -214,4 +216,16 @@ test('the validator rejects what Telegram rejects or would show wrongly', () => 
     const problems = validateTelegramHtml(html);
     assert.ok(problems.some((p) => problem.test(p)), `${html.slice(0, 40)} → ${JSON.stringify(problems)}`);
   }
+});
+
+test('a partial answer shows what is not reported first, in Telegram and in the terminal', async () => {
+  const { answerAsText } = await import('../../src/cli/format.ts');
+  const partial = answer({ text: '2024年计划建设改善1000间以上职工工间休息室[1]。', coverage: 'partial', notReported: ['上海2024年实际建成的数量'] });
+  const [message] = renderAnswer(partial);
+  assert.match(message, /^报道没有给出：上海2024年实际建成的数量。\n2024年计划/);
+  assert.deepEqual(validateTelegramHtml(message), []);
+  assert.match(answerAsText(partial), /^报道没有给出：上海2024年实际建成的数量。\n/);
+  // An answer that already says so first is left as it is.
+  const said = answer({ text: '报道没有给出实际数量。只提到计划1000间以上[1]。', coverage: 'none', notReported: ['实际数量'] });
+  assert.match(renderAnswer(said)[0], /^报道没有给出实际数量。只提到/);
 });
