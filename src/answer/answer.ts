@@ -129,13 +129,15 @@ export class Answerer {
     // A list keeps the articles that cover the question nearly as well as the best one does.
     const cover = new Map(passages.map((p) => [p.articleId, snapshot.keyword.coverage(searchQuestion, articleText(snapshot.articlesById.get(p.articleId)))]));
     const bestCover = Math.max(0, ...cover.values());
+    const places = isList ? namedEntities(searchQuestion) : [];
     // The model's English is weak, so an English question must also share a word with the
     // article (a name through its pinyin, an acronym): "What is the capital of France?" shares none.
     return passages.filter((p) => {
       const article = snapshot.articlesById.get(p.articleId);
       if (p.score < threshold) return false;
       if (isList ? p.score < LISTS.minShareOfTop * top : p.score < top - 0.2) return false;
-      if (isList && (cover.get(p.articleId) ?? 0) < LISTS.minCoverageShare * bestCover) return false;
+      // "广西工会都有哪些动态": every article that names 广西; otherwise those on the question's topic.
+      if (isList && (places.length ? !places.every((e) => articleText(article).includes(e)) : (cover.get(p.articleId) ?? 0) < LISTS.minCoverageShare * bestCover)) return false;
       return latin ? sharesLatinWord(question, article) : !offTopic(question, p, article);
     });
   }

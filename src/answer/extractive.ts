@@ -81,7 +81,7 @@ function valuesIn(clause: string, frame: QuestionFrame, question: string): strin
     case 'organisation':
       return all(ORG);
     case 'place':
-      return namedEntities(clause);
+      return placeNames(clause).filter((p) => !question.includes(p));
     case 'title':
       // 《书名》 or a quoted name the question does not already give.
       return [...clause.matchAll(/《([^》]{2,40})》|“([^”]{2,20})”/g)].map((m) => m[1] ?? m[2]).filter((t) => !question.includes(t));
@@ -147,6 +147,7 @@ function finish(text: string): string {
   let out = text.trim().replace(/[，；：,;:、]+$/, '');
   const opens = (out.match(/“/g) ?? []).length - (out.match(/”/g) ?? []).length;
   if (opens > 0) out += '”';
+  if (opens < 0) out = `“${out}`; // a window that starts inside a quotation
   return /[。！？”]$/.test(out) ? out : `${out}。`;
 }
 
@@ -250,13 +251,15 @@ export class ExtractiveAnswerer {
     const found = this.findValue(question, frame, context);
     if (frame.slot === 'speaker' && found) return this.speaker(found.sentence, found.value, articles);
     const lineOf = (s: ScoredSentence, at: number, max: number) => clauseWindow(s.text, at, max, question, keyword);
+    // An English question shares no words with the text to pick clauses by: whole sentences.
+    const pick = (s: ScoredSentence, max: number) => (latin ? finish(s.text) : bestLine(s, question, keyword, max));
     // Supporting sentences nearly as relevant as the lead: one line more, not a wall.
     const supporting = (lead: ScoredSentence, count: number) =>
       ranked
         .filter((r) => r !== lead && r.index >= 0 && r.score >= EXTRACTIVE.secondLineShare * top.score && !lead.text.includes(r.text.slice(0, 10)))
         .slice(0, count)
         .sort((a, b) => a.articleRank - b.articleRank || a.index - b.index)
-        .map((r) => `${bestLine(r, question, keyword, EXTRACTIVE.maxContextChars)}[${cite.n(r)}]`);
+        .map((r) => `${pick(r, EXTRACTIVE.maxContextChars)}[${cite.n(r)}]`);
     if (found) {
       const lead = `${said(lineOf(found.sentence, found.at, EXTRACTIVE.maxDetailChars))}[${cite.n(found.sentence)}]`;
       const more = supporting(found.sentence, 1);
@@ -274,7 +277,7 @@ export class ExtractiveAnswerer {
       // Nothing to verify the answer against: the best sentence and up to two nearly as good.
       const lead = top.index >= 0 ? top : (ranked.find((r) => r.index >= 0) ?? top);
       const more = supporting(lead, 2);
-      const text = [`${said(bestLine(lead, question, keyword, EXTRACTIVE.maxDetailChars))}[${cite.n(lead)}]`, ...(more.length ? [`报道还提到：${more.join('')}`] : [])];
+      const text = [`${said(pick(lead, EXTRACTIVE.maxDetailChars))}[${cite.n(lead)}]`, ...(more.length ? [`报道还提到：${more.join('')}`] : [])];
       return { text: text.join('\n'), citations: cite.list(), coverage: 'full', notReported: [] };
     }
     // Not stated: say so first, then the closest fact as context, never as the answer.
@@ -410,13 +413,17 @@ function articleSubject(article: Article, slot: 'place' | 'organisation', questi
   if (slot === 'organisation') return ORG.exec(lead)?.[0];
   const level = /哪(?:个|座)?(省|市|县|区|镇|乡|村|城市)/.exec(question)?.[1]?.replace('城市', '市');
   if (level) {
-    const named = [...lead.matchAll(new RegExp(`[\\u4e00-\\u9fff]{2,4}?${level}(?![\\u4e00-\\u9fff]{0,1}委)`, 'g'))].map((m) => m[0].replace(/^(本报|记者|全国|在|的|由|是)/, ''));
-    const own = named.find((n) => n.length >= 3 && !question.includes(n.slice(0, -1)));
+    const named = [...lead.matchAll(new RegExp(`[\\u4e00-\\u9fff]{2,4}?${level}(?![\\u4e00-\\u9fff]{0,1}委)`, 'g'))].map((m) => m[0].replace(/^(本报|记者|全国|在|的|由|是|该)/, ''));
+    const own = named.find((n) => n.length >= 3 && !question.includes(n.slice(0, -1)) && placeNames(n).length > 0);
     if (own) return own;
   }
-  const entity = placeNames(lead).find((e) => !/本报/.test(e) && !question.includes(e));
-  // The name as printed, with its 市/县/区 (台山 → 台山市).
-  return entity ? (new RegExp(`${entity}(?:市|县|区|镇)`).exec(lead)?.[0] ?? entity) : undefined;
+  const byPattern = [...lead.matchAll(PLACE_OR_ORG)].map((m) => m[0].replace(/^(本报|记者|近日|日前|在|由|是|据)/, '')).filter((n) => n.length >= 3 && !/(集团|公司)$/.test(n) && !question.includes(n.slice(0, -1)));
+  if (byPattern.length) return byPattern.reverse().sort((a, b) => rankLocal(b) - rankLocal(a))[0];
+  // A place the article also names with its 市/县/区 (浏阳 → 浏阳市), the most local last.
+  const body = `${lead}${article.text}`;
+  const places = placeNames(lead).filter((e) => !/本报/.test(e) && !question.includes(e));
+  const printed = places.map((e) => new RegExp(`${e}(?:市|县|区|镇)`).exec(body)?.[0]).filter((e): e is string => e !== undefined);
+  return printed.at(-1) ?? places[0];
 }
 
 const PLACE_OR_ORG = /[\u4e00-\u9fff]{2,6}?(?:集团|公司|自治区|自治州|自治县|省|市|县|区|州|镇)(?!委|直|级|场|民|长|政府|人大)/g;
@@ -426,9 +433,10 @@ const PLACE_OR_ORG = /[\u4e00-\u9fff]{2,6}?(?:集团|公司|自治区|自治州|
 function listLabel(article: Article): string | undefined {
   for (const text of [article.headline, article.kicker ?? '', articleSentences(article)[0] ?? '']) {
     const found = [...text.matchAll(PLACE_OR_ORG)].map((m) => m[0].replace(/^(本报|记者|近日|日前|在|由|是|据)/, '')).filter((n) => n.length >= 2);
-    if (found.length) return found.sort((a, b) => rankLocal(b) - rankLocal(a))[0];
+    // Addresses run from the province down: the last of the most local kind.
+    if (found.length) return found.reverse().sort((a, b) => rankLocal(b) - rankLocal(a))[0];
   }
-  return namedEntities(article.headline).find((e) => !/本报/.test(e));
+  return placeNames(`${article.kicker ?? ''} ${article.headline} ${articleSentences(article)[0] ?? ''}`).find((e) => !/本报/.test(e));
 }
 
 const rankLocal = (name: string) => (/(县|区|镇|集团|公司)$/.test(name) ? 3 : /市$/.test(name) ? 2 : 1);

@@ -114,7 +114,7 @@ function countedThing(q: string): string | undefined {
   return nounsOf(after).find((n) => !/^(钱|时间|时候)$/.test(n));
 }
 
-const ASK = /多少|几[^乎]|哪|谁|什么时候|何时|是否|吗[？?]?$/;
+const ASK = /多少|几[^乎]|哪|谁|什么|何时|是否|吗[？?]?$/;
 
 /** A question with two asks ("有多少名选手报名？多少人进入决赛？") as its separate asks; the
  * later ones borrow the first one's topic words for retrieval-free matching. */
