@@ -48,7 +48,9 @@ const NUM = '(?<!第)(?:\\d[\\d.,]*|[两二三四五六七八九十百千]+|一[
 const MONEY = new RegExp(`${NUM}\\s*(?:余|多)?\\s*(?:万|亿|千)?(?:余|多)?元`);
 const RATIO = /\d[\d.]*\s*%|百分之[\d一二三四五六七八九十]+|[一二三四五六七八九十]成/;
 const DATE = /(?:(?:19|20)\d{2}年)?\d{1,2}月(?:\d{1,2}[日号]|上旬|中旬|下旬|底|初)?|(?:19|20)\d{2}年(?:起|以来|底|初)?|每年\d{1,2}月\d{1,2}日|\d{1,2}[日号](?:上午|下午|晚)?/;
-const ORG = /[\u4e00-\u9fff]{2,}(?:总工会|工会|公司|集团|协会|学校|医院|局|厅|委员会|中心|银行|研究院|大学|学院|联合会|办事处|法院|检察院|企业)/;
+const ORG = /[\u4e00-\u9fff]{2,}(?:总工会|工会|公司|集团|协会|学校|医院|局|厅|委员会|中心|银行|研究院|大学|学院|联合会|办事处|法院|检察院|企业|出版社)/;
+const VENUE = /[\u4e00-\u9fff]{2,12}(?:体育中心|体育馆|体育场|广场|剧院|公园|大厦|会堂|礼堂|酒店|工地|园区|街区|会议中心|展览中心)/;
+const MEASURE_VALUE = /\d[\d.,]*\s*(?:余|多)?\s*(?:万)?(?:平方米|平米|亩|公顷|公里|千米|米|吨|层)/;
 const SPEECH = /说|表示|告诉记者|介绍|坦言|认为|指出|感慨|谈到/;
 const PLAN = /计划|将|预计|拟|力争|目标|争取|打算|预期|要在|到20\d{2}年/;
 const AWARD = /第一|冠军|一等奖|金奖|头魁|夺得|夺魁|获得|荣获|获评|当选|获奖|拿下|折桂/;
@@ -78,10 +80,18 @@ function valuesIn(clause: string, frame: QuestionFrame, question: string): strin
     case 'person':
     case 'speaker':
       return personNames(clause);
-    case 'organisation':
-      return all(ORG);
+    case 'measure':
+      found = all(MEASURE_VALUE);
+      break;
+    case 'organisation': {
+      // The kind asked (出版社, 学校…) must be the kind named; a person asked about must be named
+      // right after it (南宁邕城公共交通有限公司汽车维修检验员张海坚).
+      const kind = /(出版社|学校|医院|公司|银行|协会|集团|企业|法院|大学|学院)/.exec(question)?.[1];
+      const person = personNames(question)[0];
+      return all(ORG).filter((org) => (!kind || org.endsWith(kind)) && (!person || clause.indexOf(person) > clause.indexOf(org)));
+    }
     case 'place':
-      return placeNames(clause).filter((p) => !question.includes(p));
+      return [...placeNames(clause), ...all(VENUE)].filter((p) => !question.includes(p));
     case 'title':
       // 《书名》 or a quoted name the question does not already give.
       return [...clause.matchAll(/《([^》]{2,40})》|“([^”]{2,20})”/g)].map((m) => m[1] ?? m[2]).filter((t) => !question.includes(t));
@@ -140,6 +150,22 @@ function clauseWindow(sentence: string, at: number, max: number, question: strin
     }
   }
   return finish(best);
+}
+
+/** The run of clauses, at most `max` characters, that holds the most figures (the first such). */
+function figureWindow(sentence: string, max: number, figures: (text: string) => number): string {
+  const clauses = clausesOf(sentence);
+  let best = clauses[0] ?? sentence;
+  let most = -1;
+  for (let start = 0; start < clauses.length; start++) {
+    for (let end = start; end < clauses.length; end++) {
+      const text = clauses.slice(start, end + 1).join('');
+      if (text.length > max && end > start) break;
+      const count = figures(text);
+      if (count > most) [best, most] = [text, count];
+    }
+  }
+  return best;
 }
 
 /** Ends a clause window as a sentence: no dangling comma, closed quotes, a full stop. */
@@ -314,41 +340,48 @@ export class ExtractiveAnswerer {
     return { text, citations: cite.list(), coverage: 'full', notReported: [] };
   }
 
-  /** The article's main points: its 阅读提示 or lede, then the clauses that carry its figures,
-   * named measures and subheads, in reading order; ~300 characters in all. */
+  /** The article's main points: its 阅读提示 or lede, then the sentences that carry its figures and
+   * named measures, each cut to the clauses that hold them, in reading order; ~300 characters. */
   private summary(article: Article, keyword: KeywordIndex, question: string): ExtractiveResult {
     const sentences = articleSentences(article);
-    const topic = `${article.headline} ${article.kicker ?? ''} ${question}`;
+    const about = `${article.headline} ${article.kicker ?? ''} ${article.summary ?? ''}`;
     // The lede: of the opening sentences, the one that says most of what the headline says
     // (features open on a scene, news on the fact).
-    const opening = sentences.slice(0, 6).map((t, i) => ({ t, score: keyword.coverage(article.headline, t) - 0.03 * i }));
-    const lede = opening.sort((a, b) => b.score - a.score)[0]?.t ?? '';
+    const scene = (t: string) => personNames(t).length > 0 && !/工会|市总|县总|区总/.test(t);
+    const lede = sentences.slice(0, 6).map((t, i) => ({ t, score: keyword.coverage(article.headline, t) - 0.03 * i - (scene(t) ? 0.3 : 0) })).sort((a, b) => b.score - a.score)[0]?.t ?? '';
     const first = article.summary ? article.summary.replace(/^阅读提示[：:]?/, '') : lede;
-    const lead = finish(clauseWindow(first, bestClause(first, topic, keyword), EXTRACTIVE.maxSummaryLineChars, topic, keyword)).replace(/^(此前|近日|日前|据了解|据悉)，/, '');
+    const lead = finish(clauseWindow(first, bestClause(first, about, keyword), EXTRACTIVE.maxSummaryLineChars, about, keyword)).replace(/^(此前|近日|日前|据了解|据悉|今天)，/, '');
     const subheads = article.paragraphs.filter((p) => p.subhead).map((p) => p.text.replace(/[。！？]$/, ''));
-    const clauses = sentences
-      .flatMap((text, i) => clausesOf(text).map((clause) => ({ text: clause.replace(/[，；：,;:、。！？]+$/, '').replace(/^(据了解|据悉|据统计|同时|此外|其中|目前|近日|并)，?/, ''), i })))
-      // A clause that says something on its own: long enough, not a bare time or a speech tag.
-      .filter((c) => c.text.length >= 10 && c.text.length <= EXTRACTIVE.maxSummaryClauseChars && !lead.includes(c.text))
-      .filter((c) => !/(说|表示|介绍|指出|认为)$/.test(c.text) && !/^[“”]|[“”]$/.test(c.text) && !/^(今年|去年|近年来|\d{1,2}月\d{1,2}日|\d{4}年)[^，]{0,6}$/.test(c.text))
-      .map((c) => ({ ...c, score: keyword.coverage(topic, c.text) + (/\d/.test(c.text) ? EXTRACTIVE.summaryFigureBonus : 0) + (/[“《]/.test(c.text) ? EXTRACTIVE.summaryNameBonus : 0) - 0.005 * c.i }))
+    // Figures, not dates: 1400间, 42间, 4大行业, 95%, but not 2023年 or 3月18日.
+    const figures = (text: string) => (text.match(/\d[\d.]*\s*(?:余|多)?\s*(?:万|亿)?(?![\d年月日号])[\u4e00-\u9fff%]/g) ?? []).length;
+    // A sentence matters for what it adds: figures, named measures, the headline's subject; a
+    // scene or an ordinary person's words less so.
+    const ranked = sentences
+      .map((text, i) => ({
+        text,
+        i,
+        score: keyword.coverage(`${about} ${question}`, text) + EXTRACTIVE.summaryFigureBonus * Math.min(3, figures(text)) + (/“[^”]{2,12}”|《/.test(text) ? EXTRACTIVE.summaryNameBonus : 0) - 0.01 * i - (/^[“]|说[：，]|告诉记者/.test(text) && figures(text) === 0 ? 0.3 : 0),
+      }))
+      .filter((c) => c.text !== first)
       .sort((a, b) => b.score - a.score);
-    let budget = EXTRACTIVE.maxSummaryChars - lead.length - (subheads.length ? subheads.join('；').length + 6 : 0);
-    const picked: typeof clauses = [];
+    let budget = EXTRACTIVE.maxSummaryChars - lead.length - (subheads.length ? subheads.join('；').length + 8 : 0);
+    const picked: { text: string; i: number }[] = [];
     const saidSoFar = () => [lead, ...picked.map((p) => p.text)].join('');
-    for (const c of clauses) {
-      if (c.text.length + 1 > budget || picked.some((p) => p.text.includes(c.text) || c.text.includes(p.text))) continue;
+    for (const sentence of ranked) {
+      if (picked.length >= EXTRACTIVE.maxSummaryPoints) break;
+      const point = finish(figureWindow(sentence.text, EXTRACTIVE.maxSummaryClauseChars, figures)).replace(/^(据了解|据悉|据统计|同时|此外|其中|近日|日前|今天)，/, '');
+      // Not a bare speech tag ("…驾驶员徐俊说。") or a fragment.
+      if (point.length + 1 > budget || point.length < 12 || /(说|表示|介绍|指出|认为)。$/.test(point)) continue;
       // Nothing new: every figure in it is already said, and it names nothing quoted.
-      const figures = c.text.match(/\d[\d.]*/g) ?? [];
-      if (figures.length && figures.every((f) => saidSoFar().includes(f)) && !/[“《]/.test(c.text)) continue;
-      picked.push(c);
-      budget -= c.text.length + 1;
+      const numbers = point.match(/\d[\d.]*/g) ?? [];
+      if ((numbers.length && numbers.every((n) => saidSoFar().includes(n)) && !/“/.test(point)) || saidSoFar().includes(point.slice(0, 12))) continue;
+      picked.push({ text: point, i: sentence.i });
+      budget -= point.length + 1;
     }
     picked.sort((a, b) => a.i - b.i);
-    const points = picked.slice(0, EXTRACTIVE.maxSummaryPoints).map((c) => `${c.text}。`);
     const cite = citationsFor([article]);
     cite.n({ articleRank: 0, text: lead }); // the quote under 来源 is the lede, not the answer again
-    const lines = [`《${article.headline}》要点：`, `・${lead}[1]`, ...(subheads.length ? [`・分为${subheads.length}部分：${subheads.join('；')}。[1]`] : []), ...points.map((p) => `・${p}[1]`)];
+    const lines = [`《${article.headline}》要点：`, `・${lead}[1]`, ...(subheads.length ? [`・分为${subheads.length}部分：${subheads.join('；')}。[1]`] : []), ...picked.map((p) => `・${p.text}[1]`)];
     return { text: lines.join('\n'), citations: cite.list(), coverage: 'full', notReported: [] };
   }
 
@@ -400,7 +433,8 @@ function locateValue(s: ScoredSentence, frame: QuestionFrame, question: string, 
       (frame.counted && window.includes(frame.counted) ? EXTRACTIVE.countedBonus : 0) +
       (frame.stage === 'plan' && PLAN.test(`${clauses[at - 1] ?? ''}${clause}`) ? EXTRACTIVE.countedBonus : 0);
     // An English question shares no words with the text: the model's ranking alone decides.
-    const enough = cover >= EXTRACTIVE.valueWindowMinCoverage || (nearTop && (latin || cover >= EXTRACTIVE.valueWindowMinCoverageNearTop));
+    const onTopic = topic.length === 0 || topic.some((t) => window.includes(t)) || (frame.counted !== undefined && window.includes(frame.counted));
+    const enough = cover >= EXTRACTIVE.valueWindowMinCoverage || (nearTop && onTopic && (latin || cover >= EXTRACTIVE.valueWindowMinCoverageNearTop));
     if (enough && (!best || cover > best.cover)) best = { at, value: values[0], cover };
   });
   return best;

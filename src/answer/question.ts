@@ -5,7 +5,7 @@
 import { namedEntities, nounsOf } from '../index/keyword.ts';
 
 export type QuestionKind = 'detail' | 'list' | 'summary' | 'comparison';
-export type Slot = 'amount' | 'count' | 'ratio' | 'person' | 'speaker' | 'organisation' | 'place' | 'date' | 'title' | 'yesno' | 'other';
+export type Slot = 'amount' | 'count' | 'measure' | 'ratio' | 'person' | 'speaker' | 'organisation' | 'place' | 'date' | 'title' | 'yesno' | 'other';
 
 export interface QuestionFrame {
   kind: QuestionKind;
@@ -31,6 +31,7 @@ const LIST_OBJECT = /(都有|有)(哪些|什么)(动态|新闻|报道|活动|举
 const LIST = /哪些|哪几|都有谁|有谁|各地|分别是|都有什么|有什么.{0,4}(做法|举措|措施|活动|实事|好事|行动|经验)|列举|举几个/;
 const LIST_SUBJECT = /哪些(地方|城市|地区|省份|省|市|县|区|工会|报道|单位|企业|公司|行业|人|劳模|工匠|文章|新闻)|各地|哪几个(地方|城市|省|市|工会)/;
 const SUMMARY = /讲了(什么|啥|些什么)|讲的(是)?(什么|啥)|说了(什么|啥)|主要内容|主要讲|怎么回事|什么情况|啥情况|介绍一下|概括|总结|简要说说|简单说说|大概说|有哪些要点|要点是什么|报道了(什么|啥)/;
+const MEASURES = /做了(些|哪些)?什么|(有|采取了?|出台了?)(什么|哪些)(做法|举措|措施|经验|办法|政策)|怎么做的|如何做的|是怎么做|具体做了/;
 const COMPARISON = /相比|比较|对比|哪个(更|多|少|大|高)|区别|不同之处|有何不同|比.{1,12}(多|少|高|低|大)了?(多少)?/;
 const SPEAKER = /(哪位|谁|哪个人).{0,12}说|说.{0,40}的.{0,10}(是谁|叫什么|是哪位)|谁说|是谁说|谁表示|谁提出|谁介绍|谁讲|谁的话|话是谁|出自谁|说.{0,30}的(人|是谁)|谁告诉|谁在.{0,10}(发言|致辞|表示)|代表.{0,10}发言.{0,6}谁|发言.{0,10}(的是|是)谁/;
 const PERSON = /是谁|谁(拿|获|得|夺|当选|担任|负责|主持|带领|领衔)|哪位|什么人|叫什么(名字)?|姓名|名字|何人|谁是/;
@@ -41,6 +42,7 @@ const AMOUNT = /多少钱|资金|经费|金额|奖金|筹资|筹集|募集|投�
 const COUNT = new RegExp(`(?:多少|几)(${UNITS})?`);
 const RATIO = /比例|百分之|占比|多大比例|几成|百分比|率是?多少|增长了?多少/;
 const PEOPLE = /职工|工人|员工|人员|选手|志愿者|会员|劳动者|骑手|快递员|司机|学生|代表|人$/;
+const MEASURE = /占地|面积|多大(面积)?|多长|多高|多重|多远|多宽|多少平方米|多少亩|多少公里/;
 const TITLE_NAME = /叫什么(?!名字)|名称是|题目是|书名/;
 const YESNO = /吗[？?]?$|是否|有没有|是不是|能不能|可不可以|会不会/;
 
@@ -75,6 +77,8 @@ function kindOf(q: string): QuestionKind {
   // 哪些 inside one named place or organisation's story is a detail of that story ("邓州的
   // 资金来自哪些渠道"); across places it is a list.
   if (LIST_SUBJECT.test(q) || LIST_OBJECT.test(q) || (LIST.test(q) && namedEntities(q).length === 0)) return 'list';
+  // "盐田区工会处理劳动纠纷有什么做法": one named place's measures, which its article tells.
+  if (MEASURES.test(q) && namedEntities(q).length > 0) return 'summary';
   return 'detail';
 }
 
@@ -98,6 +102,7 @@ function slotOf(q: string): Slot {
   if ((countUnit && !/元|万元|亿元|块/.test(countUnit)) || /(多少|几)(职工|工人|员工|人|名|位|家|企业|选手|会员)/.test(q)) return 'count';
   if (AMOUNT.test(q) && /多少|几|多大|什么水平|标准是/.test(q)) return 'amount';
   if (COUNT.test(q) && /多少|几[^乎]/.test(q)) return 'count';
+  if (MEASURE.test(q)) return 'measure';
   if (TITLE_NAME.test(q)) return 'title';
   if (ORGANISATION.test(q)) return 'organisation';
   if (PERSON.test(q)) return 'person';
@@ -148,6 +153,7 @@ const SLOT_LABEL: Record<Slot, string> = {
   organisation: '具体单位',
   place: '具体地点',
   date: '具体时间',
+  measure: '具体数字',
   title: '具体名称',
   yesno: '明确答案',
   other: '相关内容',

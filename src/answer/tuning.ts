@@ -31,10 +31,11 @@ export const EXTRACTIVE = {
   maxListLineChars: 70,
   maxSummaryLineChars: 80,
   maxSummaryChars: 300,
-  /** A summary's clauses: at most this long; a figure or a quoted name makes one a key point. */
-  maxSummaryClauseChars: 50,
-  maxSummaryPoints: 6,
-  summaryFigureBonus: 0.4,
+  /** A summary's points: at most this many, this long; each figure (up to three) or a quoted
+   * name makes a sentence more of a key point. */
+  maxSummaryClauseChars: 70,
+  maxSummaryPoints: 5,
+  summaryFigureBonus: 0.2,
   summaryNameBonus: 0.2,
 };
 

@@ -60,7 +60,7 @@ export function tokenize(text: string, mode: KeywordMode, isQuery = false): stri
 }
 
 // Generic geographic words jieba tags as places: they name no particular place.
-const GENERIC_PLACES = new Set('城市 地方 当地 本地 全国 中国 国家 全省 全市 全区 全县 农村 城区 城乡 大街 街道 高原 西北 东北 西南 东南 华北 华南 华东 华中 沿海 内地 海外 各地 基层 新春 惠及 大国 新建'.split(' '));
+const GENERIC_PLACES = new Set('东西 城市 地方 当地 本地 全国 中国 国家 全省 全市 全区 全县 农村 城区 城乡 大街 街道 高原 西北 东北 西南 东南 华北 华南 华东 华中 沿海 内地 海外 各地 基层 新春 惠及 大国 新建'.split(' '));
 const ADMIN_SUFFIX = /(?:特别行政区|自治区|自治州|自治县|总工会|工会|集团|公司|省|市|县|区|州|镇|乡|村)$/;
 
 /** Places and organisations a Chinese question names (杭州市 → 杭州), for checking that an
@@ -80,9 +80,10 @@ export function namedEntities(question: string): string[] {
 // surname and is 2-3 characters long is far more likely a name.
 const SURNAMES = new Set('王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝杭'.split(''));
 
-const TITLE = '书记|主席|副主席|经理|总经理|董事长|代表|选手|小哥|驾驶员|司机|负责人|部长|局长|厅长|院长|校长|主任|队长|组长|站长|所长|工程师|技师|师傅|工人|职工|员工|会员|委员|主管|专家|教授|老师|医生|护士|劳模|工匠|记者|通讯员|快递员|外卖员|环卫工|保洁员|检验员|维修工|焊工|电工|班长|厂长|矿长|老板|店主|村民|市民|居民|妻子|丈夫|母亲|父亲|女儿|儿子';
+const TITLE = '书记|主席|副主席|经理|总经理|副总|行政副总|总监|董事长|代表|选手|小哥|驾驶员|司机|负责人|部长|局长|厅长|院长|校长|主任|队长|组长|站长|所长|工程师|技师|师傅|工人|职工|员工|会员|委员|主管|专家|教授|老师|医生|护士|劳模|工匠|记者|通讯员|快递员|外卖员|环卫工|保洁员|检验员|维修工|焊工|电工|班长|厂长|矿长|老板|店主|村民|市民|居民|妻子|丈夫|母亲|父亲|女儿|儿子';
 const PERSON_AFTER_TITLE = new RegExp(`(?:${TITLE})([\u4e00-\u9fff]{2,3}?)(?=说|表示|告诉|介绍|坦言|认为|指出|感慨|笑着|夺得|获得|荣获|当选|带领|负责|是|在|的|，|、|（|。|：|“|$)`, 'g');
-const PERSON_BEFORE_VERB = /([\u4e00-\u9fff]{2,3}?)(?=说：|说，|告诉记者|表示，|介绍，|坦言)/g;
+const PERSON_BEFORE_VERB = /([\u4e00-\u9fff]{2,3}?)(?=说：|说，|告诉记者|表示，|介绍，|坦言|赞不绝口|感慨)/g;
+const SURNAME_HONORIFIC = /([\u4e00-\u9fff])(师傅|大姐|大哥|阿姨|女士|先生)/g;
 
 /** Person names in a text: 2-3 characters starting with a common surname, after a title
  * (主席许明云) or before a speech verb (潘定一告诉记者); X某 stand-ins count too. jieba's own
@@ -95,6 +96,7 @@ export function personNames(text: string): string[] {
   for (const m of text.matchAll(PERSON_AFTER_TITLE)) add(m[1]);
   for (const m of text.matchAll(PERSON_BEFORE_VERB)) add(m[1].length === 3 && !SURNAMES.has(m[1][0]) ? m[1].slice(1) : m[1]);
   for (const m of text.matchAll(/(?<=^|[，。、：；“（和与及对向被让给\s])([\u4e00-\u9fff])某/g)) if (SURNAMES.has(m[1])) found.add(`${m[1]}某`);
+  for (const m of text.matchAll(SURNAME_HONORIFIC)) if (SURNAMES.has(m[1])) found.add(m[0]);
   return [...found];
 }
 
