@@ -138,7 +138,7 @@ function clausesOf(sentence: string): string[] {
  * question best: a short answer that still says who did what. */
 function clauseWindow(sentence: string, at: number, max: number, question: string, keyword: KeywordIndex): string {
   const clauses = clausesOf(sentence);
-  if (sentence.length <= max) return sentence;
+  if (sentence.length <= max) return finish(sentence);
   let best = clauses[at];
   let bestScore = -1;
   for (let start = Math.max(0, at - 2); start <= at; start++) {
