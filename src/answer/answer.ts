@@ -120,7 +120,8 @@ export class Answerer {
     const switches = named.some((name) => !previousText.includes(name));
     const rewritten = (await this.rewriteWithLlm(question, history)) ?? carryOverTerms(question, previous, named);
     // "那吴忠呢？" asks what the previous question asked, about somewhere else.
-    if (frame.slot === 'other' && frame.kind === 'detail') frame = understand(previous.question);
+    // Its unit goes too: 碑林 counts 批次 where 万州 counted 件.
+    if (frame.slot === 'other' && frame.kind === 'detail') frame = { ...understand(previous.question), unit: undefined, counted: undefined };
     return { searchQuestion: rewritten, frame, preferred: switches ? [] : (previous.articleIds ?? []), rewritten };
   }
 

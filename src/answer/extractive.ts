@@ -49,10 +49,10 @@ const MONEY = new RegExp(`${NUM}\\s*(?:余|多)?\\s*(?:万|亿|千)?(?:余|多)?
 const RATIO = /\d[\d.]*\s*%|百分之[\d一二三四五六七八九十]+|[一二三四五六七八九十]成/;
 const DATE = /(?:(?:19|20)\d{2}年)?\d{1,2}月(?:\d{1,2}[日号]|上旬|中旬|下旬|底|初)?|(?:19|20)\d{2}年(?:起|以来|底|初)?|每年\d{1,2}月\d{1,2}日|\d{1,2}[日号](?:上午|下午|晚)?/;
 const ORG = /[\u4e00-\u9fff]{2,}(?:总工会|工会|公司|集团|协会|学校|医院|局|厅|委员会|中心|银行|研究院|大学|学院|联合会|办事处|法院|检察院|企业|出版社)/;
-const VENUE = /[\u4e00-\u9fff]{2,12}(?:体育中心|体育馆|体育场|广场|剧院|公园|大厦|会堂|礼堂|酒店|工地|园区|街区|会议中心|展览中心)/;
+const VENUE = /[\u4e00-\u9fff]{2,12}(?:体育中心|体育馆|体育场|广场|剧院|公园|大厦|会堂|礼堂|酒店|工地|园区|街区|会议中心|展览中心|服务中心|活动中心|文化宫|驿站|港湾)/;
 const MEASURE_VALUE = /\d[\d.,]*\s*(?:余|多)?\s*(?:万)?(?:平方米|平米|亩|公顷|公里|千米|米|吨|层)/;
 const SPEECH = /说|表示|告诉记者|介绍|坦言|认为|指出|感慨|谈到/;
-const PLAN = /计划|将|预计|拟|力争|目标|争取|打算|预期|要在|到20\d{2}年/;
+const PLAN = /计划|将|预计|拟|力争|目标|争取|打算|预期|要在|要求|规划|到20\d{2}年/;
 const AWARD = /第一|冠军|一等奖|金奖|头魁|夺得|夺魁|获得|荣获|获评|当选|获奖|拿下|折桂/;
 
 function countPattern(unit: string | undefined): RegExp {
@@ -121,6 +121,10 @@ function meetsConstraints(clause: string, sentence: string, frame: QuestionFrame
     const stated = per?.[3] ? /人均|平均|单价|每/.test(clause) : unit ? new RegExp(`每(?:个|名|位)?${unit}|${unit}均|/${unit}`).test(clause) : /每|人均|平均/.test(clause);
     if (!stated) return false;
   }
+  // A year asked for must be said: in the clause, or at least in its sentence.
+  if (frame.year && !/(?:19|20)\d{2}年/.test(sentence)) return false;
+  if (frame.later && !/随后|此后|后续|之后|随即|再次|又|还将/.test(`${before}${clause}`)) return false;
+  if (frame.later && /还将/.test(`${before}${clause}`)) return false;
   if (frame.period && !new RegExp(`每个?${frame.period}|${frame.period}均|全${frame.period}|一${frame.period}|${frame.period}度`).test(`${before}${clause}`)) return false;
   if ((frame.slot === 'person' || frame.slot === 'organisation') && AWARD.test(question) && !AWARD.test(clause)) return false;
   if (frame.slot === 'speaker' && !SPEECH.test(sentence) && !/[“”]/.test(sentence)) return false;
@@ -332,7 +336,7 @@ export class ExtractiveAnswerer {
       const best = ranked.find((s) => s.articleRank === rank);
       if (!best) continue;
       const line = clauseWindow(best.text, bestClause(best.text, question, keyword), EXTRACTIVE.maxListLineChars, question, keyword);
-      const who = listLabel(article);
+      const who = listLabel(article, question);
       const label = who && !line.includes(who) ? `${who}：` : '';
       lines.push(`・${label}${line}[${cite.n(best)}]`);
     }
@@ -425,7 +429,11 @@ function locateValue(s: ScoredSentence, frame: QuestionFrame, question: string, 
     // Dates are everywhere in news, and a bare count ("有多少") could count anything: the clauses
     // around must name what the question is about.
     const window = clauses.slice(Math.max(0, at - 1), at + 2).join('');
-    if ((frame.slot === 'date' || (frame.slot === 'count' && !frame.unit)) && topic.length && !topic.some((t) => window.includes(t))) return;
+    if ((frame.slot === 'count' && !frame.unit) && topic.length && !topic.some((t) => window.includes(t))) return;
+    // A date answers "when did X happen" only in the clause that names X.
+    if (frame.slot === 'date' && topic.length && !topic.some((t) => clause.includes(t))) return;
+    // "多少名市级大工匠": the count must be of that (or share a word with it), not of 产业工人.
+    if (frame.counted && (frame.slot === 'count' || frame.slot === 'amount') && !sharesBigram(frame.counted, window) && !(topic.length && topic.some((t) => window.includes(t)))) return;
     // The value must sit in a clause about what was asked (the thing counted, the event); a
     // sentence the model ranks near the top may word it differently (扫大街的 for 环卫工人).
     const cover =
@@ -464,16 +472,28 @@ const PLACE_OR_ORG = /[\u4e00-\u9fff]{2,6}?(?:集团|公司|自治区|自治州|
 
 /** Who a list line is about: the first place or organisation in the headline, kicker or lead,
  * the most local one when several are named (阜宁县 rather than 江苏). */
-function listLabel(article: Article): string | undefined {
-  for (const text of [article.headline, article.kicker ?? '', articleSentences(article)[0] ?? '']) {
-    const found = [...text.matchAll(PLACE_OR_ORG)].map((m) => m[0].replace(/^(本报|记者|近日|日前|在|由|是|据)/, '')).filter((n) => n.length >= 2);
-    // Addresses run from the province down: the last of the most local kind.
-    if (found.length) return found.reverse().sort((a, b) => rankLocal(b) - rankLocal(a))[0];
+function listLabel(article: Article, question = ''): string | undefined {
+  // "哪些省的工会…": the province, not the city.
+  if (/哪些省|哪几个省|各省/.test(question)) {
+    const province = PROVINCES.exec(`${article.kicker ?? ''}${article.headline}${articleSentences(article).slice(0, 2).join('')}`)?.[0];
+    if (province) return province;
   }
-  return placeNames(`${article.kicker ?? ''} ${article.headline} ${articleSentences(article)[0] ?? ''}`).find((e) => !/本报/.test(e));
+  for (const text of [article.headline, article.kicker ?? '', articleSentences(article)[0] ?? '']) {
+    // Places with their suffix (西林县, 陕煤集团) and jieba's place names (江苏, 昆山), in order.
+    const bySuffix = [...text.matchAll(PLACE_OR_ORG)]
+      .map((m) => ({ name: m[0].replace(/^(本报|记者|近日|日前|在|由|是|据)/, ''), at: m.index ?? 0 }))
+      .filter(({ name }) => /(集团|公司|自治区|自治州|自治县)$/.test(name) || (name.length >= 3 && name.length <= 5));
+    const named = placeNames(text).map((name) => ({ name, at: text.indexOf(name) }));
+    const found = [...bySuffix, ...named].filter(({ name }) => !/本报/.test(name));
+    // Addresses run from the province down: the last of the most local kind.
+    if (found.length) return found.sort((a, b) => rankLocal(b.name) - rankLocal(a.name) || b.at - a.at)[0].name;
+  }
+  return undefined;
 }
 
-const rankLocal = (name: string) => (/(县|区|镇|集团|公司)$/.test(name) ? 3 : /市$/.test(name) ? 2 : 1);
+const PROVINCES = /北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门/;
+
+const rankLocal = (name: string) => (/(县|区|镇|集团|公司)$/.test(name) ? 3 : PROVINCES.test(name) && name.length <= 4 ? 1 : 2);
 
 interface DetailContext {
   ranked: ScoredSentence[];
@@ -489,6 +509,12 @@ const said = (line: string) => `${/^(据|记者|本报)/.test(line) ? '' : '据�
 /** The window around the clause of `s` that covers the question best. */
 function bestLine(s: ScoredSentence, question: string, keyword: KeywordIndex, max: number): string {
   return clauseWindow(s.text, bestClause(s.text, question, keyword), max, question, keyword);
+}
+
+/** Whether two texts share two consecutive characters (大工匠 and 工匠). */
+function sharesBigram(a: string, b: string): boolean {
+  for (let i = 0; i + 1 < a.length; i++) if (b.includes(a.slice(i, i + 2))) return true;
+  return false;
 }
 
 /** The clause that covers the question best. */

@@ -29,7 +29,9 @@ export function looksLikeFollowUp(question: string, history: Turn[]): boolean {
   // A question that names its own place, organisation or topic stands alone unless it points back.
   const previous = history[history.length - 1].question;
   const names = [...namedEntities(q), ...ownTopic(q)].filter((n) => !previous.includes(n));
-  if (names.length >= 2 || (names.length === 1 && q.length > 12)) return backReference && /^(那|那么|这|该|其|它|他|她)/.test(q);
+  // "那达州的快递员职业技能大赛是哪家单位承办的？" names its own place and topic: it stands alone.
+  if (names.length >= 2) return false;
+  if (names.length === 1 && q.length > 12) return backReference && /^(这|该|其|它|他|她)/.test(q);
   if (backReference) return true;
   // A short question naming nothing ("多少人参加？") leans on the previous turn.
   return q.length <= 12 && names.length === 0;

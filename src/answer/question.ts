@@ -24,6 +24,8 @@ export interface QuestionFrame {
   quote?: string;
   /** A money question per period (一年下来, 每个月): 年, 月 or 天. */
   period?: string;
+  /** Asked about what happened later (后来, 后续, 又): the value must be said to be later. */
+  later?: boolean;
 }
 
 const UNITS = '名|人|家|间|项|次|场|份|条|支|所|座|本|期|件|批|台|辆|个|位|户|处|元|块|天|年|届|队|套|张|碗|杯|吨|公里|米|亩|栋|趟|万人|人次|万元|亿元';
@@ -66,6 +68,7 @@ export function understand(question: string): QuestionFrame {
   else if (/一共|总共|总计|共计|累计|合计|加起来|全部/.test(q)) frame.scope = 'total';
   const period = frame.slot === 'amount' ? /(?:每|一)个?(年|月|天)/.exec(q)?.[1] : undefined;
   if (period) frame.period = period;
+  if (/后来|后续|此后|之后又|接下来/.test(q)) frame.later = true;
   const quote = /[“"「]([^”"」]{4,})[”"」]/.exec(q)?.[1];
   if (quote) frame.quote = quote;
   return frame;
