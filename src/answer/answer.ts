@@ -5,9 +5,9 @@ import type { TextEmbedder } from '../index/embeddings.ts';
 import { GENERIC_NOUNS, namedEntities, nounsOf, tokenize } from '../index/keyword.ts';
 import type { IndexSnapshot } from '../index/store.ts';
 import type { Logger } from '../log.ts';
-import { isMostlyLatin, type Passage, type Retriever, type SearchResult } from '../retrieve/search.ts';
+import { isMostlyLatin, toSimplified, type Passage, type Retriever, type SearchResult } from '../retrieve/search.ts';
 import { checkCitations } from './cite.ts';
-import { ExtractiveAnswerer } from './extractive.ts';
+import { articleText, ExtractiveAnswerer } from './extractive.ts';
 import { buildContext } from './context.ts';
 import { carryOverTerms, looksLikeFollowUp, switchTargets } from './followup.ts';
 import type { ChatModel } from './llm.ts';
@@ -63,8 +63,10 @@ export class Answerer {
     if (!/[\p{L}\p{N}]/u.test(question)) return declined('请用文字写下你的问题，例如：上海今年建成了多少间职工工间休息室？');
 
     const snapshot = this.options.index(); // one snapshot for the whole answer
-    const followUp = await this.followUp(question.trim(), history, snapshot);
-    const { searchQuestion, frame, preferred, rewritten } = followUp;
+    // Traditional Chinese is read as Simplified throughout, not only by retrieval.
+    const asked = toSimplified(question.trim());
+    const followUp = await this.followUp(asked, history, snapshot);
+    const { searchQuestion, frame, preferred, rewritten, named } = followUp;
 
     const retrieveStart = performance.now();
     const isList = frame.kind === 'list';
@@ -94,7 +96,7 @@ export class Answerer {
       }
       notices.push(LLM_FALLBACK_NOTICE);
     }
-    const composed = await this.extractive.compose(searchQuestion === question.trim() ? question.trim() : searchQuestion, frame, articles, snapshot.keyword);
+    const composed = await this.extractive.compose(searchQuestion, frame, articles, snapshot.keyword, { shown: asked, named });
     if (!composed.text) return { ...base, ...refusal(question, search), mode: 'extractive', timings: timings(generateStart) };
     return {
       ...base,
@@ -114,7 +116,7 @@ export class Answerer {
   private async followUp(question: string, history: Turn[], snapshot: IndexSnapshot) {
     let frame = understand(question);
     const previous = history.at(-1);
-    if (!previous || !looksLikeFollowUp(question, history)) return { searchQuestion: question, frame, preferred: [] as string[], rewritten: undefined };
+    if (!previous || !looksLikeFollowUp(question, history)) return { searchQuestion: question, frame, preferred: [] as string[], rewritten: undefined, named: [] as string[] };
     const previousText = (previous.articleIds ?? []).map((id) => articleText(snapshot.articlesById.get(id))).join('');
     const named = [...namedEntities(question), ...switchTargets(question)];
     const switches = named.some((name) => !previousText.includes(name));
@@ -122,7 +124,7 @@ export class Answerer {
     // "那吴忠呢？" asks what the previous question asked, about somewhere else.
     // Its unit goes too: 碑林 counts 批次 where 万州 counted 件.
     if (frame.slot === 'other' && frame.kind === 'detail') frame = { ...understand(previous.question), unit: undefined, counted: undefined };
-    return { searchQuestion: rewritten, frame, preferred: switches ? [] : (previous.articleIds ?? []), rewritten };
+    return { searchQuestion: rewritten, frame, preferred: switches ? [] : (previous.articleIds ?? []), rewritten, named };
   }
 
   /** Passages that answer: above the relevance bar, close to the best one, and on topic. */
@@ -201,7 +203,6 @@ function articlesFor(frame: QuestionFrame, relevant: Passage[], snapshot: IndexS
     .filter((a): a is Article => a !== undefined);
 }
 
-const articleText = (article: Article | undefined) => (article ? `${article.kicker ?? ''}${article.headline}${article.text}${article.summary ?? ''}` : '');
 
 /** A follow-up stays on the article the previous answer cited, when retrieval still finds it. */
 function preferFollowedArticles(results: Passage[], preferred: string[]): Passage[] {

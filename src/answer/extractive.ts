@@ -12,7 +12,6 @@ import type { Logger } from '../log.ts';
 import { isMostlyLatin } from '../retrieve/search.ts';
 import { notReportedPhrase, splitAsks, understand, type QuestionFrame } from './question.ts';
 
-const understandEnglish = (question: string): QuestionFrame => understand(question);
 import { EXTRACTIVE } from './tuning.ts';
 import type { Citation, Coverage } from './types.ts';
 
@@ -123,8 +122,8 @@ function meetsConstraints(clause: string, sentence: string, frame: QuestionFrame
   }
   // A year asked for must be said: in the clause, or at least in its sentence.
   if (frame.year && !/(?:19|20)\d{2}年/.test(sentence)) return false;
-  if (frame.later && !/随后|此后|后续|之后|随即|再次|又|还将/.test(`${before}${clause}`)) return false;
-  if (frame.later && /还将/.test(`${before}${clause}`)) return false;
+  // Later, and said to have happened: 还将 (will also) is a plan.
+  if (frame.later && (!/随后|此后|后续|之后|随即|再次|又/.test(`${before}${clause}`) || /还将/.test(`${before}${clause}`))) return false;
   if (frame.period && !new RegExp(`每个?${frame.period}|${frame.period}均|全${frame.period}|一${frame.period}|${frame.period}度`).test(`${before}${clause}`)) return false;
   if ((frame.slot === 'person' || frame.slot === 'organisation') && AWARD.test(question) && !AWARD.test(clause)) return false;
   if (frame.slot === 'speaker' && !SPEECH.test(sentence) && !/[“”]/.test(sentence)) return false;
@@ -192,11 +191,13 @@ export class ExtractiveAnswerer {
     private readonly logger?: Logger,
   ) {}
 
-  async compose(question: string, frame: QuestionFrame, articles: Article[], keyword: KeywordIndex): Promise<ExtractiveResult> {
+  /** `shown` is the question as asked (for a follow-up, `question` is the rewritten search);
+   * `named` are places a follow-up switched to. */
+  async compose(question: string, frame: QuestionFrame, articles: Article[], keyword: KeywordIndex, options: { shown?: string; named?: string[] } = {}): Promise<ExtractiveResult> {
     if (articles.length === 0) return empty();
     if (frame.kind === 'list' && articles.length > 1) return this.list(question, articles, keyword);
     if (frame.kind === 'summary') return this.summary(articles[0], keyword, question);
-    return this.detail(question, frame, articles, keyword);
+    return this.detail(question, frame, articles, keyword, options.shown ?? question, options.named ?? []);
   }
 
   /** Sentences of the given articles scored against the question, best first. */
@@ -207,10 +208,12 @@ export class ExtractiveAnswerer {
     const scored: ScoredSentence[] = [];
     for (const [articleRank, article] of articles.entries()) {
       const sentences = articleSentences(article);
+      if (sentences.length === 0) continue;
       const vectors = queryVector ? await this.vectorsFor(article, sentences) : undefined;
-      // The headline often states the key figure ("2000名环卫工人乐享…"): a candidate too, at -1.
+      // The headline often states the key figure ("2000名环卫工人乐享…"): a candidate too, at -1,
+      // scored with the lede's similarity (headlines are not embedded on their own).
       const headline = article.headline.replace(/\s+/g, '，');
-      const headlineSimilarity = queryVector && vectors ? Math.max(...vectors.slice(0, 1).map((v) => dot(queryVector, v))) : 0;
+      const headlineSimilarity = queryVector && vectors?.[0] ? dot(queryVector, vectors[0]) : 0;
       scored.push({ articleRank, index: -1, text: headline, score: headlineSimilarity + keyword.coverage(question, headline) - EXTRACTIVE.articleRankPenalty * articleRank - EXTRACTIVE.headlinePenalty });
       sentences.forEach((text, index) => {
         const similarity = vectors ? dot(queryVector!, vectors[index]) : 0;
@@ -224,25 +227,31 @@ export class ExtractiveAnswerer {
     return scored.sort((a, b) => b.score - a.score);
   }
 
-  private async detail(question: string, frame: QuestionFrame, articles: Article[], keyword: KeywordIndex): Promise<ExtractiveResult> {
+  private async detail(question: string, frame: QuestionFrame, articles: Article[], keyword: KeywordIndex, shown: string, named: string[]): Promise<ExtractiveResult> {
     const latin = isMostlyLatin(question);
-    const ranked = await this.score(question, articles, keyword, latin ? understandEnglish(question) : frame);
+    const ranked = await this.score(question, articles, keyword, latin ? understand(question) : frame);
     if (ranked.length === 0) return empty();
     const asks = latin ? [question] : splitAsks(question);
     const cite = citationsFor(articles);
-    const context: DetailContext = { ranked, articles, keyword, latin, cite, sentencesOf: new Map(articles.map((a, rank) => [rank, articleSentences(a)])) };
+    const context: DetailContext = { named, shown, ranked, articles, keyword, latin, cite, sentencesOf: new Map(articles.map((a, rank) => [rank, articleSentences(a)])) };
     if (asks.length === 1) return this.oneAsk(question, frame, context);
     // Two asks ("有多少名选手报名？多少人进入决赛？"): each answered, or said to be missing, on its own line.
     const lines: string[] = [];
     const notReported: string[] = [];
-    for (const [i, ask] of asks.entries()) {
-      const askFrame = { ...understand(ask), kind: 'detail' as const };
+    const topicOfFirst = [...namedEntities(asks[0]), ...nounsOf(asks[0]).filter((n) => !GENERIC_NOUNS.has(n))].join(' ');
+    for (const [i, bare] of asks.entries()) {
+      // "多少人进入决赛？" is about the first ask's contest: it borrows that topic.
+      const ask = i === 0 ? bare : `${topicOfFirst} ${bare}`;
+      const askFrame = { ...understand(bare), kind: 'detail' as const };
       const found = this.findValue(ask, askFrame, context, i > 0);
       const subject = !found && (askFrame.slot === 'place' || askFrame.slot === 'organisation') ? articleSubject(articles[ranked[0].articleRank], askFrame.slot, ask) : undefined;
       if (found) lines.push(`${said(clauseWindow(found.sentence.text, found.at, EXTRACTIVE.maxDetailChars, ask, keyword))}[${cite.n(found.sentence)}]`);
       else if (subject) lines.push(`据报道，是${subject}。[${cite.n(ranked[0])}]`);
       else if (askFrame.slot === 'other' || askFrame.slot === 'yesno') lines.push(`${said(bestLine(ranked[0], ask, keyword, EXTRACTIVE.maxDetailChars))}[${cite.n(ranked[0])}]`);
-      else notReported.push(notReportedPhrase(ask, askFrame));
+      // Not claimed missing when a line already written states a value of that kind, under the
+      // ask's own constraints ("平均每人多少钱" is not answered by a total).
+      else if (lines.some((l) => valuesIn(l.replace(/\[\d+\]/g, ''), askFrame, bare).length > 0 && meetsConstraints(l, l, askFrame, bare))) continue;
+      else notReported.push(notReportedPhrase(bare, askFrame));
     }
     if (lines.length === 0) return this.oneAsk(question, frame, context);
     // What is missing comes first, so that nobody reads the rest as its answer.
@@ -276,9 +285,12 @@ export class ExtractiveAnswerer {
   }
 
   private oneAsk(question: string, frame: QuestionFrame, context: DetailContext): ExtractiveResult {
-    const { ranked, articles, keyword, latin, cite } = context;
+    const { ranked, articles, keyword, latin, cite, named, shown } = context;
     const top = ranked[0];
-    const found = this.findValue(question, frame, context);
+    // A place or organisation the question names that the article never mentions: whatever value
+    // it states is about somewhere else ("那上海呢？" answered with 吴忠's figure).
+    const missingEntity = [...namedEntities(question), ...named].find((e) => !articleText(articles[top.articleRank]).includes(e));
+    const found = missingEntity ? undefined : this.findValue(question, frame, context);
     if (frame.slot === 'speaker' && found) return this.speaker(found.sentence, found.value, articles);
     const lineOf = (s: ScoredSentence, at: number, max: number) => clauseWindow(s.text, at, max, question, keyword);
     // An English question shares no words with the text to pick clauses by: whole sentences.
@@ -302,7 +314,6 @@ export class ExtractiveAnswerer {
     }
     // English questions reach the Chinese text through a weak bridge: their slot is not checked.
     const checkable = frame.slot !== 'other' && frame.slot !== 'yesno' && !latin;
-    const missingEntity = namedEntities(question).find((e) => !articleText(articles[top.articleRank]).includes(e));
     if (!checkable && !missingEntity) {
       // Nothing to verify the answer against: the best sentence and up to two nearly as good.
       const lead = top.index >= 0 ? top : (ranked.find((r) => r.index >= 0) ?? top);
@@ -311,7 +322,7 @@ export class ExtractiveAnswerer {
       return { text: text.join('\n'), citations: cite.list(), coverage: 'full', notReported: [] };
     }
     // Not stated: say so first, then the closest fact as context, never as the answer.
-    const missing = missingEntity ? `${missingEntity}的相关情况` : notReportedPhrase(question, frame);
+    const missing = missingEntity ? `${missingEntity}的相关情况` : notReportedPhrase(shown, frame);
     const text = `报道没有给出${missingEntity ? `关于“${missingEntity}”的内容` : `“${missing}”`}。相关报道只提到：${bestLine(top, question, keyword, EXTRACTIVE.maxContextChars)}[${cite.n(top)}]`;
     return { text, citations: cite.list(), coverage: 'none', notReported: [missing] };
   }
@@ -321,7 +332,7 @@ export class ExtractiveAnswerer {
     const cite = citationsFor(articles);
     const sentences = articleSentences(articles[sentence.articleRank]);
     const attribution = [sentences[sentence.index], sentences[sentence.index + 1] ?? ''].join('');
-    const who = new RegExp(`([^，。：“”、]{0,30}${name})`).exec(attribution)?.[1]?.replace(/^(据|记者|其中|对此|)/, '') ?? name;
+    const who = new RegExp(`([^，。：“”、]{0,30}${escapeRegExp(name)})`).exec(attribution)?.[1]?.replace(/^(据|记者|其中|对此|)/, '') ?? name;
     const quote = /“([^”]{4,120})”/.exec(sentence.text)?.[1];
     const said = quote ? `：“${quote.length > 60 ? `${quote.slice(0, 60)}……` : quote}”` : '。';
     return { text: `说这话的是${who}${said}[${cite.n(sentence)}]`, citations: cite.list(), coverage: 'full', notReported: [] };
@@ -348,6 +359,7 @@ export class ExtractiveAnswerer {
    * named measures, each cut to the clauses that hold them, in reading order; ~300 characters. */
   private summary(article: Article, keyword: KeywordIndex, question: string): ExtractiveResult {
     const sentences = articleSentences(article);
+    if (sentences.length === 0) return empty();
     const about = `${article.headline} ${article.kicker ?? ''} ${article.summary ?? ''}`;
     // The lede: of the opening sentences, the one that says most of what the headline says
     // (features open on a scene, news on the fact).
@@ -399,10 +411,16 @@ export class ExtractiveAnswerer {
     }
   }
 
-  private async vectorsFor(article: Article, sentences: string[]): Promise<number[][]> {
+  /** Sentence vectors, or undefined when the embedder fails (the answer then scores by keywords). */
+  private async vectorsFor(article: Article, sentences: string[]): Promise<number[][] | undefined> {
     let vectors = this.sentenceVectors.get(article.id);
     if (!vectors || vectors.length !== sentences.length) {
-      vectors = await this.embedder!.embedDocuments(sentences);
+      try {
+        vectors = await this.embedder!.embedDocuments(sentences);
+      } catch (error) {
+        this.logger?.warn(`Extractive answer without sentence embeddings: ${(error as Error).message.split('\n')[0]}`);
+        return undefined;
+      }
       if (this.sentenceVectors.size > 500) this.sentenceVectors.delete(this.sentenceVectors.keys().next().value!);
       this.sentenceVectors.set(article.id, vectors);
     }
@@ -430,7 +448,9 @@ function locateValue(s: ScoredSentence, frame: QuestionFrame, question: string, 
     // around must name what the question is about.
     const window = clauses.slice(Math.max(0, at - 1), at + 2).join('');
     if ((frame.slot === 'count' && !frame.unit) && topic.length && !topic.some((t) => window.includes(t))) return;
-    // A date answers "when did X happen" only in the clause that names X.
+    // A date answers "when did X happen" only in the clause that names X. (Its neighbours too
+    // would find 2017年10月 for 邓州's breakfast, but also the delivery date for a quake's date:
+    // a false "not reported" is the lesser harm.)
     if (frame.slot === 'date' && topic.length && !topic.some((t) => clause.includes(t))) return;
     // "多少名市级大工匠": the count must be of that (or share a word with it), not of 产业工人.
     if (frame.counted && (frame.slot === 'count' || frame.slot === 'amount') && !sharesBigram(frame.counted, window) && !(topic.length && topic.some((t) => window.includes(t)))) return;
@@ -440,10 +460,13 @@ function locateValue(s: ScoredSentence, frame: QuestionFrame, question: string, 
       keyword.coverage(question, window) +
       (frame.counted && window.includes(frame.counted) ? EXTRACTIVE.countedBonus : 0) +
       (frame.stage === 'plan' && PLAN.test(`${clauses[at - 1] ?? ''}${clause}`) ? EXTRACTIVE.countedBonus : 0);
+    // "广西有多少家企业参与试点": 广西's 22家 before 柳州's 3家. It ranks values; it does not make
+    // a clause about something else count as the answer.
+    const rank = cover + (places.length && places.some((p) => window.includes(p)) ? EXTRACTIVE.placeBonus : 0);
     // An English question shares no words with the text: the model's ranking alone decides.
     const onTopic = topic.length === 0 || topic.some((t) => window.includes(t)) || (frame.counted !== undefined && window.includes(frame.counted));
     const enough = cover >= EXTRACTIVE.valueWindowMinCoverage || (nearTop && onTopic && (latin || cover >= EXTRACTIVE.valueWindowMinCoverageNearTop));
-    if (enough && (!best || cover > best.cover)) best = { at, value: values[0], cover };
+    if (enough && (!best || rank > best.cover)) best = { at, value: values[0], cover: rank };
   });
   return best;
 }
@@ -464,7 +487,7 @@ function articleSubject(article: Article, slot: 'place' | 'organisation', questi
   // A place the article also names with its 市/县/区 (浏阳 → 浏阳市), the most local last.
   const body = `${lead}${article.text}`;
   const places = placeNames(lead).filter((e) => !/本报/.test(e) && !question.includes(e));
-  const printed = places.map((e) => new RegExp(`${e}(?:市|县|区|镇)`).exec(body)?.[0]).filter((e): e is string => e !== undefined);
+  const printed = places.map((e) => new RegExp(`${escapeRegExp(e)}(?:市|县|区|镇)`).exec(body)?.[0]).filter((e): e is string => e !== undefined);
   return printed.at(-1) ?? places[0];
 }
 
@@ -496,6 +519,10 @@ const PROVINCES = /北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑�
 const rankLocal = (name: string) => (/(县|区|镇|集团|公司)$/.test(name) ? 3 : PROVINCES.test(name) && name.length <= 4 ? 1 : 2);
 
 interface DetailContext {
+  /** Places a follow-up switched to ("那上海呢？"), which the article must mention. */
+  named: string[];
+  /** The question as the user asked it, for what is not reported (not a rewritten search). */
+  shown: string;
   ranked: ScoredSentence[];
   articles: Article[];
   keyword: KeywordIndex;
@@ -510,6 +537,8 @@ const said = (line: string) => `${/^(据|记者|本报)/.test(line) ? '' : '据�
 function bestLine(s: ScoredSentence, question: string, keyword: KeywordIndex, max: number): string {
   return clauseWindow(s.text, bestClause(s.text, question, keyword), max, question, keyword);
 }
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Whether two texts share two consecutive characters (大工匠 and 工匠). */
 function sharesBigram(a: string, b: string): boolean {
@@ -549,7 +578,8 @@ function citationsFor(articles: Article[]) {
   };
 }
 
-const articleText = (a: Article) => `${a.kicker ?? ''}${a.headline}${a.text}${a.summary ?? ''}`;
+/** Everything an article prints: kicker, headline, text, 阅读提示. */
+export const articleText = (a: Article | undefined) => (a ? `${a.kicker ?? ''}${a.headline}${a.text}${a.summary ?? ''}` : '');
 const empty = (): ExtractiveResult => ({ text: '', citations: [], coverage: 'none', notReported: [] });
 
 function dot(a: number[], b: number[]): number {

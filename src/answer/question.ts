@@ -51,8 +51,10 @@ const YESNO = /吗[？?]?$|是否|有没有|是不是|能不能|可不可以|会
 /** Reads a question into its frame. */
 export function understand(question: string): QuestionFrame {
   const q = question.trim();
-  const kind = kindOf(q);
-  const frame: QuestionFrame = { kind, slot: slotOf(q) };
+  const slot = slotOf(q);
+  // "工作总结推进会是什么时候召开的" names a 总结; it asks for a date, not a summary.
+  const kind = kindOf(q) === 'summary' && slot !== 'other' ? 'detail' : kindOf(q);
+  const frame: QuestionFrame = { kind, slot };
   const unit = new RegExp(`(?:多少|几)(${UNITS})`).exec(q)?.[1];
   if (unit && frame.slot === 'count') frame.unit = unit;
   const counted = countedThing(q);
@@ -131,7 +133,7 @@ export function splitAsks(question: string): string[] {
     .split(/(?<=[？?])|[，,；;](?=[^，,；;？?]*(?:多少|几[^乎]|哪|谁))/)
     .map((p) => p.trim())
     .filter((p) => p.replace(/[？?，,；;\s]/g, '').length >= 2);
-  const asks = parts.filter((p) => ASK.test(p));
+  const asks = [...new Set(parts.filter((p) => ASK.test(p)))].slice(0, 3);
   return asks.length >= 2 ? asks : [question];
 }
 
@@ -144,6 +146,7 @@ export function askedPhrase(question: string): string {
     .replace(/[？?。！!]+$/, '')
     .replace(/(吗|呢|啊|呀)$/, '')
     .replace(/^(那|那么)[，,]?/, '')
+    .replace(/[“”"「」]/g, '')
     .slice(0, 40);
 }
 

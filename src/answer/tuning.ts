@@ -22,8 +22,10 @@ export const EXTRACTIVE = {
   headlinePenalty: 0.05,
   /** Supporting sentences must score this close to the best one. */
   secondLineShare: 0.8,
-  /** Added to a value window's coverage when it names the thing counted, or the plan asked for. */
+  /** Added to a value window's coverage when it names the thing counted, or the plan asked for;
+   * and when it names the place the question names. */
   countedBonus: 0.3,
+  placeBonus: 0.2,
   /** Characters: a detail answer's line, the context line of a "not reported" answer, a list
    * line, a summary line and a whole summary (issue: "at most 300 characters in all"). */
   maxDetailChars: 110,

@@ -210,14 +210,6 @@ export class KeywordIndex {
     return total > 0 ? hit / total : 0;
   }
 
-  /** A word's inverse document frequency over the chunks, or undefined for a word no chunk has. */
-  idf(word: string): number | undefined {
-    const df = (this.postings.get(word.toLowerCase())?.length ?? 0) / 2;
-    if (df === 0) return undefined;
-    const n = Math.max(1, this.lengths.length);
-    return Math.log(1 + (n - df + 0.5) / (df + 0.5));
-  }
-
   /** coverage() for documents already in the index, read from the postings: no tokenising. */
   coverageOfDocs(query: string, docs: number[]): Map<number, number> {
     const n = Math.max(1, this.lengths.length);

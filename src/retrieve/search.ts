@@ -52,7 +52,8 @@ export interface SearchOptions {
  * their scores (measured in `npm run eval`). */
 export type Fusion = 'rrf' | 'convex';
 
-const toSimplified = OpenCC.Converter({ from: 't', to: 'cn' });
+/** Traditional to Simplified Chinese: retrieval and answers read Simplified. */
+export const toSimplified = OpenCC.Converter({ from: 't', to: 'cn' });
 const RRF_K = 60;
 const CONVEX_ALPHA = 0.5;
 const CONVEX_ALPHA_LATIN = 0.3;
