@@ -21,22 +21,17 @@ export interface AnswerEvalOptions {
   json: boolean;
 }
 
-interface ModeReport {
+/** One pass's figures per shown split ('tune', 'holdout', 'all'), overall and by question type. */
+interface Report<F, Miss> {
   name: string;
   seconds: number;
-  /** Per shown split ('tune', 'holdout', 'all'), overall and by question type. */
-  figures: Partial<Record<SplitChoice, Figures>>;
-  byType: Partial<Record<SplitChoice, Record<string, Figures>>>;
-  misses: { id: string; split: Split; type: string; why: string[]; answer: string }[];
+  figures: Partial<Record<SplitChoice, F>>;
+  byType: Partial<Record<SplitChoice, Record<string, F>>>;
+  misses: ({ id: string; split: Split; type: string } & Miss)[];
 }
 
-interface ContextReport {
-  name: string;
-  seconds: number;
-  figures: Partial<Record<SplitChoice, ContextFigures>>;
-  byType: Partial<Record<SplitChoice, Record<string, ContextFigures>>>;
-  misses: { id: string; split: Split; type: string; missing: string[]; sent: boolean }[];
-}
+type ModeReport = Report<Figures, { why: string[]; answer: string }>;
+type ContextReport = Report<ContextFigures, { missing: string[]; sent: boolean }>;
 
 /** The splits shown: one, or both halves and all. */
 const shownSplits = (choice: SplitChoice): SplitChoice[] => (choice === 'all' ? [...SPLITS, 'all'] : [choice]);
