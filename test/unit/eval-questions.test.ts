@@ -58,15 +58,15 @@ test('goldArticleId is the first gold, goldArticleIds all of them, matched by fi
 test('the question file: everything seen while tuning is tune; the latest fresh set is the untouched holdout', () => {
   const questions = loadQuestions();
   const byPrefix = (prefix: string) => questions.filter((q) => new RegExp(`^${prefix}\\d+$`).test(q.id));
-  const [first, later, fresh, third] = ['q', 'n', 'f', 't'].map(byPrefix);
+  const [first, later, fresh, third, fourth] = ['q', 'n', 'f', 't', 'u'].map(byPrefix);
   assert.equal(first.length, 110);
   assert.equal(later.length, 112);
   // Each held-back set was measured once, then looked at: from then on it counts as tuned on.
-  assert.ok([...first, ...later, ...fresh].every((q) => q.split === 'tune'));
-  assert.ok(third.length >= 50 && third.every((q) => q.split === 'holdout'));
-  assert.equal(questions.filter((q) => q.split === 'holdout').length, third.length);
-  for (const set of [later, fresh, third]) {
-    assert.deepEqual(new Set(set.map((q) => q.type)), new Set(['detail', 'nearmiss', 'list', 'summary', 'colloquial', 'whosaid', 'switch']));
+  assert.ok([...first, ...later, ...fresh, ...third].every((q) => q.split === 'tune'));
+  assert.ok(fourth.length >= 50 && fourth.every((q) => q.split === 'holdout'));
+  assert.equal(questions.filter((q) => q.split === 'holdout').length, fourth.length);
+  for (const set of [later, fresh, third, fourth]) {
+    assert.deepEqual(new Set(set.map((q) => q.type).filter((t) => t !== 'unanswerable')), new Set(['detail', 'nearmiss', 'list', 'summary', 'colloquial', 'whosaid', 'switch']));
     assert.ok(set.filter((q) => q.type === 'nearmiss').every((q) => q.notReported?.length === 1));
     assert.ok(set.filter((q) => q.type === 'switch').every((q) => q.history?.length));
   }
