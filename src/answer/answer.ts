@@ -71,7 +71,7 @@ export class Answerer {
     const retrieveStart = performance.now();
     const isList = frame.kind === 'list';
     const listMax = this.options.maxListArticles ?? LISTS.maxArticles;
-    const search = await this.options.retriever.search(searchQuestion, { k: isList ? listMax * 2 : 5, snapshot });
+    const search = await this.options.retriever.search(searchQuestion, { k: isList ? LISTS.candidates : 5, snapshot });
     const passages = preferFollowedArticles(search.results, preferred);
     const retrieveMs = performance.now() - retrieveStart;
     const relevant = this.relevantPassages(question, searchQuestion, passages, frame, snapshot);
@@ -88,7 +88,7 @@ export class Answerer {
     const articles = articlesFor(frame, relevant, snapshot, listMax);
     if (this.options.llm) {
       try {
-        const llmAnswer = await this.answerWithLlm(searchQuestion, frame, articles, relevant);
+        const llmAnswer = await this.answerWithLlm(searchQuestion, frame, llmArticles(frame, relevant, passages, snapshot), relevant);
         if (llmAnswer) return { ...base, ...llmAnswer, mode: 'llm', ...(notices.length ? { notice: notices.join('') } : {}), timings: timings(generateStart) };
         this.options.logger?.warn('LLM answer had no verifiable citation: answering extractively instead');
       } catch (error) {
@@ -142,9 +142,10 @@ export class Answerer {
     return passages.filter((p) => {
       const article = snapshot.articlesById.get(p.articleId);
       if (p.score < threshold) return false;
-      if (isList ? p.score < LISTS.minShareOfTop * top : p.score < top - 0.2) return false;
-      // "广西工会都有哪些动态": every article that names 广西; otherwise those on the question's topic.
-      if (isList && (places.length ? !places.every((e) => articleText(article).includes(e)) : (cover.get(p.articleId) ?? 0) < LISTS.minCoverageShare * bestCover)) return false;
+      if (!isList && p.score < top - 0.2) return false;
+      // "广西工会都有哪些动态": every article that names 广西; otherwise those on the question's
+      // topic by relevance and keyword coverage together (one alone drops paraphrased members).
+      if (isList && (places.length ? p.score < LISTS.minShareOfTop * top || !places.every((e) => articleText(article).includes(e)) : !listMember(p.score / top, (cover.get(p.articleId) ?? 0) / (bestCover || 1)))) return false;
       return latin ? sharesLatinWord(question, article) : !offTopic(question, p, article);
     });
   }
@@ -193,6 +194,12 @@ function refusal(question: string, search: SearchResult): Pick<Answer, 'text' | 
   return { text: lines.join('\n'), citations: [], refused: true, coverage: 'none', notReported: [], suggestions, ...(search.notice ? { notice: search.notice } : {}) };
 }
 
+/** A list's member: its relevance and keyword coverage, each as a share of the best article's,
+ * average at least LISTS.minMemberShare. */
+function listMember(scoreShare: number, coverShare: number): boolean {
+  return (scoreShare + coverShare) / 2 >= LISTS.minMemberShare;
+}
+
 /** The articles an answer of this shape draws on: one for a summary, up to the list cap for a
  * list, the best three for a detail. */
 function articlesFor(frame: QuestionFrame, relevant: Passage[], snapshot: IndexSnapshot, listMax: number): Article[] {
@@ -203,6 +210,19 @@ function articlesFor(frame: QuestionFrame, relevant: Passage[], snapshot: IndexS
     .filter((a): a is Article => a !== undefined);
 }
 
+
+/** What the LLM is shown: the articles the extractive answer would use, then the other retrieved
+ * articles above the relevance bar, for the model to judge (the budget in buildContext bounds
+ * the size). A list's members a bar set for extractive lines would drop are often among them. */
+function llmArticles(frame: QuestionFrame, relevant: Passage[], retrieved: Passage[], snapshot: IndexSnapshot): Article[] {
+  if (frame.kind === 'summary') return articlesFor(frame, relevant, snapshot, 1);
+  const cap = frame.kind === 'list' ? LISTS.llmMaxArticles : LLM_DETAIL_ARTICLES;
+  const ids = [...new Set([...relevant, ...retrieved.filter((p) => p.score >= RELEVANCE_THRESHOLD)].map((p) => p.articleId))].slice(0, cap);
+  return ids.map((id) => snapshot.articlesById.get(id)).filter((a): a is Article => a !== undefined);
+}
+
+/** A detail question's model sees up to this many articles (the extractive answer uses three). */
+const LLM_DETAIL_ARTICLES = 5;
 
 /** A follow-up stays on the article the previous answer cited, when retrieval still finds it. */
 function preferFollowedArticles(results: Passage[], preferred: string[]): Passage[] {

@@ -7,7 +7,7 @@
 import type { Article } from '../corpus/types.ts';
 import { splitSentences } from '../index/chunk.ts';
 import type { TextEmbedder } from '../index/embeddings.ts';
-import { GENERIC_NOUNS, namedEntities, nounsOf, personNames, placeNames, type KeywordIndex } from '../index/keyword.ts';
+import { GENERIC_NOUNS, namedEntities, nounsOf, personNames, placeNames, suffixedPlaces, type KeywordIndex } from '../index/keyword.ts';
 import type { Logger } from '../log.ts';
 import { isMostlyLatin } from '../retrieve/search.ts';
 import { notReportedPhrase, splitAsks, understand, type QuestionFrame } from './question.ts';
@@ -51,6 +51,8 @@ const ORG = /[\u4e00-\u9fff]{2,}(?:总工会|工会|公司|集团|协会|学校|
 const VENUE = /[\u4e00-\u9fff]{2,12}(?:体育中心|体育馆|体育场|广场|剧院|公园|大厦|会堂|礼堂|酒店|工地|园区|街区|会议中心|展览中心|服务中心|活动中心|文化宫|驿站|港湾)/;
 const MEASURE_VALUE = /\d[\d.,]*\s*(?:余|多)?\s*(?:万)?(?:平方米|平米|亩|公顷|公里|千米|米|吨|层)/;
 const SPEECH = /说|表示|告诉记者|介绍|坦言|认为|指出|感慨|谈到/;
+/** Said to have happened later: 还将 (will also) is a plan, checked separately. */
+const LATER = /随后|此后|后续|之后|后来|随即|再次|又/;
 const PLAN = /计划|将|预计|拟|力争|目标|争取|打算|预期|要在|要求|规划|到20\d{2}年/;
 const AWARD = /第一|冠军|一等奖|金奖|头魁|夺得|夺魁|获得|荣获|获评|当选|获奖|拿下|折桂/;
 
@@ -74,11 +76,13 @@ function valuesIn(clause: string, frame: QuestionFrame, question: string): strin
       found = all(RATIO);
       break;
     case 'date':
-      found = all(DATE);
+      // "哪一天出台": 2027年 is not a day.
+      found = all(DATE).filter((d) => !frame.day || /\d[日号]/.test(d));
       break;
     case 'person':
     case 'speaker':
-      return personNames(clause);
+      // 王某 is the paper withholding the name: not a name to answer with.
+      return personNames(clause).filter((n) => !n.includes('某'));
     case 'measure':
       found = all(MEASURE_VALUE);
       break;
@@ -87,7 +91,8 @@ function valuesIn(clause: string, frame: QuestionFrame, question: string): strin
       // right after it (南宁邕城公共交通有限公司汽车维修检验员张海坚).
       const kind = /(出版社|学校|医院|公司|银行|协会|集团|企业|法院|大学|学院)/.exec(question)?.[1];
       const person = personNames(question)[0];
-      return all(ORG).filter((org) => (!kind || org.endsWith(kind)) && (!person || clause.indexOf(person) > clause.indexOf(org)));
+      // 陕西某公司 and 该公司 withhold or point back to the name: not one to answer with.
+      return all(ORG).filter((org) => !/某|该|此|这|其/.test(org) && (!kind || org.endsWith(kind)) && (!person || clause.indexOf(person) > clause.indexOf(org)));
     }
     case 'place':
       return [...placeNames(clause), ...all(VENUE)].filter((p) => !question.includes(p));
@@ -114,6 +119,8 @@ function meetsConstraints(clause: string, sentence: string, frame: QuestionFrame
   }
   // "2024年将扩大覆盖范围，建设改善1000间以上": the plan word may sit in the clause before.
   if (frame.stage === 'outcome' && PLAN.test(`${before}${clause}`)) return false;
+  // "加起来总共多少钱" is not answered by 每家不超过50万元.
+  if (frame.scope === 'total' && /每(?:个|名|位|家|所|人|户|间|次|年|月)|人均|平均/.test(clause)) return false;
   if (frame.scope === 'per-unit') {
     const per = /每(?:个|名|位|家|所)?([\u4e00-\u9fff]{1,2})|一(份|个人|人)|(人均|平均|单价)/.exec(question);
     const unit = per?.[1]?.[0] ?? per?.[2]?.[0];
@@ -123,7 +130,7 @@ function meetsConstraints(clause: string, sentence: string, frame: QuestionFrame
   // A year asked for must be said: in the clause, or at least in its sentence.
   if (frame.year && !/(?:19|20)\d{2}年/.test(sentence)) return false;
   // Later, and said to have happened: 还将 (will also) is a plan.
-  if (frame.later && (!/随后|此后|后续|之后|随即|再次|又/.test(`${before}${clause}`) || /还将/.test(`${before}${clause}`))) return false;
+  if (frame.later && (!LATER.test(`${before}${clause}`) || /还将/.test(`${before}${clause}`))) return false;
   if (frame.period && !new RegExp(`每个?${frame.period}|${frame.period}均|全${frame.period}|一${frame.period}|${frame.period}度`).test(`${before}${clause}`)) return false;
   if ((frame.slot === 'person' || frame.slot === 'organisation') && AWARD.test(question) && !AWARD.test(clause)) return false;
   if (frame.slot === 'speaker' && !SPEECH.test(sentence) && !/[“”]/.test(sentence)) return false;
@@ -239,15 +246,18 @@ export class ExtractiveAnswerer {
     const lines: string[] = [];
     const notReported: string[] = [];
     const topicOfFirst = [...namedEntities(asks[0]), ...nounsOf(asks[0]).filter((n) => !GENERIC_NOUNS.has(n))].join(' ');
+    const firstFrame = understand(asks[0]);
     for (const [i, bare] of asks.entries()) {
       // "多少人进入决赛？" is about the first ask's contest: it borrows that topic.
       const ask = i === 0 ? bare : `${topicOfFirst} ${bare}`;
-      const askFrame = { ...understand(bare), kind: 'detail' as const };
+      // "后来又…，又拿了多少钱": the second ask is as late, in the same year, as the first.
+      const own = understand(bare);
+      const askFrame = { ...own, kind: 'detail' as const, later: own.later || (i > 0 && firstFrame.later), year: own.year ?? (i > 0 ? firstFrame.year : undefined) };
       const found = this.findValue(ask, askFrame, context, i > 0);
       const subject = !found && (askFrame.slot === 'place' || askFrame.slot === 'organisation') ? articleSubject(articles[ranked[0].articleRank], askFrame.slot, ask) : undefined;
       if (found) lines.push(`${said(clauseWindow(found.sentence.text, found.at, EXTRACTIVE.maxDetailChars, ask, keyword))}[${cite.n(found.sentence)}]`);
       else if (subject) lines.push(`据报道，是${subject}。[${cite.n(ranked[0])}]`);
-      else if (askFrame.slot === 'other' || askFrame.slot === 'yesno') lines.push(`${said(bestLine(ranked[0], ask, keyword, EXTRACTIVE.maxDetailChars))}[${cite.n(ranked[0])}]`);
+      else if ((askFrame.slot === 'other' || askFrame.slot === 'yesno') && !(askFrame.later && !LATER.test(ranked[0].text))) lines.push(`${said(bestLine(ranked[0], ask, keyword, EXTRACTIVE.maxDetailChars))}[${cite.n(ranked[0])}]`);
       // Not claimed missing when a line already written states a value of that kind, under the
       // ask's own constraints ("平均每人多少钱" is not answered by a total).
       else if (lines.some((l) => valuesIn(l.replace(/\[\d+\]/g, ''), askFrame, bare).length > 0 && meetsConstraints(l, l, askFrame, bare))) continue;
@@ -314,9 +324,10 @@ export class ExtractiveAnswerer {
     }
     // English questions reach the Chinese text through a weak bridge: their slot is not checked.
     const checkable = frame.slot !== 'other' && frame.slot !== 'yesno' && !latin;
-    if (!checkable && !missingEntity) {
+    const lead = top.index >= 0 ? top : (ranked.find((r) => r.index >= 0) ?? top);
+    // "后来…" asks what happened next: a sentence that does not say so does not answer it.
+    if (!checkable && !missingEntity && !(frame.later && !LATER.test(lead.text))) {
       // Nothing to verify the answer against: the best sentence and up to two nearly as good.
-      const lead = top.index >= 0 ? top : (ranked.find((r) => r.index >= 0) ?? top);
       const more = supporting(lead, 2);
       const text = [`${said(pick(lead, EXTRACTIVE.maxDetailChars))}[${cite.n(lead)}]`, ...(more.length ? [`报道还提到：${more.join('')}`] : [])];
       return { text: text.join('\n'), citations: cite.list(), coverage: 'full', notReported: [] };
@@ -370,13 +381,17 @@ export class ExtractiveAnswerer {
     const subheads = article.paragraphs.filter((p) => p.subhead).map((p) => p.text.replace(/[。！？]$/, ''));
     // Figures, not dates: 1400间, 42间, 4大行业, 95%, but not 2023年 or 3月18日.
     const figures = (text: string) => (text.match(/\d[\d.]*\s*(?:余|多)?\s*(?:万|亿)?(?![\d年月日号])[\u4e00-\u9fff%]/g) ?? []).length;
+    // Named things: a quoted short name (“工会+法院”, “沈阳工匠日”), a document, a public body
+    // (区检察院); not a company, which is mostly where an anecdote's worker works.
+    const names = (text: string) => (text.match(/“[^”]{2,12}”|《[^》]{2,30}》|[\u4e00-\u9fff]{1,8}(?:局|院|集团|协会|委员会)(?![\u4e00-\u9fff]{0,1}长)/g) ?? []).length;
+    const keyItems = (text: string) => figures(text) + names(text);
     // A sentence matters for what it adds: figures, named measures, the headline's subject; a
     // scene or an ordinary person's words less so.
     const ranked = sentences
       .map((text, i) => ({
         text,
         i,
-        score: keyword.coverage(`${about} ${question}`, text) + EXTRACTIVE.summaryFigureBonus * Math.min(3, figures(text)) + (/“[^”]{2,12}”|《/.test(text) ? EXTRACTIVE.summaryNameBonus : 0) - 0.01 * i - (/^[“]|说[：，]|告诉记者/.test(text) && figures(text) === 0 ? 0.3 : 0),
+        score: keyword.coverage(`${about} ${question}`, text) + EXTRACTIVE.summaryFigureBonus * Math.min(3, figures(text)) + EXTRACTIVE.summaryNameBonus * Math.min(3, names(text)) - 0.01 * i - ((/^[“]|说[：，]|告诉记者/.test(text) || scene(text)) && figures(text) === 0 ? 0.3 : 0),
       }))
       .filter((c) => c.text !== first)
       .sort((a, b) => b.score - a.score);
@@ -385,7 +400,7 @@ export class ExtractiveAnswerer {
     const saidSoFar = () => [lead, ...picked.map((p) => p.text)].join('');
     for (const sentence of ranked) {
       if (picked.length >= EXTRACTIVE.maxSummaryPoints) break;
-      const point = finish(figureWindow(sentence.text, EXTRACTIVE.maxSummaryClauseChars, figures)).replace(/^(据了解|据悉|据统计|同时|此外|其中|近日|日前|今天)，/, '');
+      const point = finish(figureWindow(sentence.text, EXTRACTIVE.maxSummaryClauseChars, keyItems)).replace(/^(据了解|据悉|据统计|同时|此外|其中|近日|日前|今天)，/, '');
       // Not a bare speech tag ("…驾驶员徐俊说。") or a fragment.
       if (point.length + 1 > budget || point.length < 12 || /(说|表示|介绍|指出|认为)。$/.test(point)) continue;
       // Nothing new: every figure in it is already said, and it names nothing quoted.
@@ -454,6 +469,8 @@ function locateValue(s: ScoredSentence, frame: QuestionFrame, question: string, 
     if (frame.slot === 'date' && topic.length && !topic.some((t) => clause.includes(t))) return;
     // "多少名市级大工匠": the count must be of that (or share a word with it), not of 产业工人.
     if (frame.counted && (frame.slot === 'count' || frame.slot === 'amount') && !sharesBigram(frame.counted, window) && !(topic.length && topic.some((t) => window.includes(t)))) return;
+    // "外卖配送员有多少人": 4万余名劳动者 counts someone else; the noun must be next to the value.
+    if (frame.countedBefore && !values.some((v) => nextToValue(clause, v, frame.countedBefore!))) return;
     // The value must sit in a clause about what was asked (the thing counted, the event); a
     // sentence the model ranks near the top may word it differently (扫大街的 for 环卫工人).
     const cover =
@@ -471,18 +488,32 @@ function locateValue(s: ScoredSentence, frame: QuestionFrame, question: string, 
   return best;
 }
 
+/** Whether `noun` (or a two-character piece of it) is printed right before `value` or after it. */
+function nextToValue(clause: string, value: string, noun: string): boolean {
+  const at = clause.indexOf(value);
+  // After the value, only up to the next 、: "350名建筑工人、外卖配送员" are not 350 配送员.
+  const after = clause.slice(at + value.length, at + value.length + 12).split(/[、，。；]/)[0];
+  const near = `${clause.slice(Math.max(0, at - 8), at)}${after}`;
+  return sharesBigram(noun, near);
+}
+
 /** The place or organisation an article is about, from its headline, kicker or first sentence:
  * at the level asked (哪个县 → …县), and not one the question already names. */
 function articleSubject(article: Article, slot: 'place' | 'organisation', question: string): string | undefined {
   const lead = `${article.kicker ?? ''}，${article.headline.replace(/\s+/g, '，')}，${articleSentences(article)[0] ?? ''}`;
-  if (slot === 'organisation') return ORG.exec(lead)?.[0];
+  if (slot === 'organisation') {
+    // "哪家物流公司": the article's union is not a 公司.
+    const kind = /(出版社|学校|医院|公司|银行|协会|集团|企业|法院|大学|学院)/.exec(question)?.[1];
+    const org = ORG.exec(lead)?.[0];
+    return org && (!kind || org.endsWith(kind)) ? org : undefined;
+  }
   const level = /哪(?:个|座)?(省|市|县|区|镇|乡|村|城市)/.exec(question)?.[1]?.replace('城市', '市');
   if (level) {
     const named = [...lead.matchAll(new RegExp(`[\\u4e00-\\u9fff]{2,4}?${level}(?![\\u4e00-\\u9fff]{0,1}委)`, 'g'))].map((m) => m[0].replace(/^(本报|记者|全国|在|的|由|是|该)/, ''));
     const own = named.find((n) => n.length >= 3 && !question.includes(n.slice(0, -1)) && placeNames(n).length > 0);
     if (own) return own;
   }
-  const byPattern = [...lead.matchAll(PLACE_OR_ORG)].map((m) => m[0].replace(/^(本报|记者|近日|日前|在|由|是|据)/, '')).filter((n) => n.length >= 3 && !/(集团|公司)$/.test(n) && !question.includes(n.slice(0, -1)));
+  const byPattern = suffixedPlaces(lead).map(({ name }) => name).filter((n) => n.length >= 3 && !question.includes(n.slice(0, -1)));
   if (byPattern.length) return byPattern.reverse().sort((a, b) => rankLocal(b) - rankLocal(a))[0];
   // A place the article also names with its 市/县/区 (浏阳 → 浏阳市), the most local last.
   const body = `${lead}${article.text}`;
@@ -491,11 +522,11 @@ function articleSubject(article: Article, slot: 'place' | 'organisation', questi
   return printed.at(-1) ?? places[0];
 }
 
-const PLACE_OR_ORG = /[\u4e00-\u9fff]{2,6}?(?:集团|公司|自治区|自治州|自治县|省|市|县|区|州|镇)(?!委|直|级|场|民|长|政府|人大)/g;
+const COMPANY = /[\u4e00-\u9fff]{2,6}?(?:集团|公司)/g;
 
 /** Who a list line is about: the first place or organisation in the headline, kicker or lead,
  * the most local one when several are named (阜宁县 rather than 江苏). */
-function listLabel(article: Article, question = ''): string | undefined {
+export function listLabel(article: Article, question = ''): string | undefined {
   // "哪些省的工会…": the province, not the city.
   if (/哪些省|哪几个省|各省/.test(question)) {
     const province = PROVINCES.exec(`${article.kicker ?? ''}${article.headline}${articleSentences(article).slice(0, 2).join('')}`)?.[0];
@@ -503,9 +534,8 @@ function listLabel(article: Article, question = ''): string | undefined {
   }
   for (const text of [article.headline, article.kicker ?? '', articleSentences(article)[0] ?? '']) {
     // Places with their suffix (西林县, 陕煤集团) and jieba's place names (江苏, 昆山), in order.
-    const bySuffix = [...text.matchAll(PLACE_OR_ORG)]
-      .map((m) => ({ name: m[0].replace(/^(本报|记者|近日|日前|在|由|是|据)/, ''), at: m.index ?? 0 }))
-      .filter(({ name }) => /(集团|公司|自治区|自治州|自治县)$/.test(name) || (name.length >= 3 && name.length <= 5));
+    const orgs = [...text.matchAll(COMPANY)].map((m) => ({ name: m[0].replace(/^(本报|记者|近日|日前|在|由|是|据)/, ''), at: m.index ?? 0 }));
+    const bySuffix = [...orgs, ...suffixedPlaces(text)];
     const named = placeNames(text).map((name) => ({ name, at: text.indexOf(name) }));
     const found = [...bySuffix, ...named].filter(({ name }) => !/本报/.test(name));
     // Addresses run from the province down: the last of the most local kind.
@@ -513,6 +543,7 @@ function listLabel(article: Article, question = ''): string | undefined {
   }
   return undefined;
 }
+
 
 const PROVINCES = /北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门/;
 

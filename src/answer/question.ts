@@ -14,6 +14,11 @@ export interface QuestionFrame {
   unit?: string;
   /** The thing counted or paid for, as the question words it (环卫工人 in 多少名环卫工人). */
   counted?: string;
+  /** The noun a count is asked of, named before it (配送员 in 外卖配送员有多少人): the value
+   * must sit next to it, not just in the same clause. */
+  countedBefore?: string;
+  /** A day is asked (哪一天, 几号), not just a year or month. */
+  day?: boolean;
   /** A year the question pins the answer to (2024年). */
   year?: string;
   /** Asked for the plan or the outcome (实际建成 vs 计划建设). */
@@ -59,6 +64,10 @@ export function understand(question: string): QuestionFrame {
   if (unit && frame.slot === 'count') frame.unit = unit;
   const counted = countedThing(q);
   if (counted) frame.counted = counted;
+  const before = frame.slot === 'count' && !counted ? countedBefore(q) : undefined;
+  // "比赛有多少人报名" counts people, not 比赛: a people count needs a noun for people.
+  if (before && !(/^(人|名|位)$/.test(frame.unit ?? '') && !/(员|工|者|手|师|人|生|代表)$/.test(before))) frame.countedBefore = before;
+  if (frame.slot === 'date' && /哪一?天|几号|几月几[日号]|具体日期|哪一日/.test(q)) frame.day = true;
   // "多少职工" counts people: 名, 人, 人次 all answer it.
   if (frame.slot === 'count' && !frame.unit && counted && PEOPLE.test(counted)) frame.unit = '人';
   const year = /((?:19|20)\d{2})年/.exec(q)?.[1];
@@ -108,6 +117,8 @@ function slotOf(q: string): Slot {
   if (AMOUNT.test(q) && /多少|几|多大|什么水平|标准是/.test(q)) return 'amount';
   if (COUNT.test(q) && /多少|几[^乎]/.test(q)) return 'count';
   if (MEASURE.test(q)) return 'measure';
+  // "那家公司叫什么名字" asks for a company, not a person.
+  if (/(公司|企业|单位|工厂|机构|出版社|学校|医院)(的)?(叫什么|名字|名称|是哪)/.test(q)) return 'organisation';
   if (TITLE_NAME.test(q)) return 'title';
   if (ORGANISATION.test(q)) return 'organisation';
   if (PERSON.test(q)) return 'person';
@@ -122,6 +133,22 @@ function countedThing(q: string): string | undefined {
   if (!m) return undefined;
   const after = q.slice(m.index + m[0].length).split(/[？?，,。；;]/)[0];
   return nounsOf(after).find((n) => !/^(钱|时间|时候)$/.test(n));
+}
+
+/** The noun a count is asked of when it comes first: 配送员 in "外卖配送员有多少人", 人才 in
+ * "高技能人才总量有多少". Only a noun: "建成了多少间" counts what 多少间 says. */
+function countedBefore(q: string): string | undefined {
+  const m = /(?:多少|几)/.exec(q);
+  if (!m) return undefined;
+  const segment = q.slice(0, m.index).split(/[，,。；;：:？?]/).at(-1) ?? '';
+  const tail = segment
+    .replace(/(?:的|总量|总数|数量|人数|规模|一共|总共|共|累计|合计|加起来|到底|大概|大约|约|有|是|为|达到|达|了|能|要)+$/, '')
+    .split(/的|里|中|那|这/)
+    .at(-1) ?? '';
+  const last = nounsOf(tail).at(-1);
+  if (last && tail.endsWith(last)) return last;
+  // jieba reads 外卖配送员 as two verbs and a suffix: a word for people still ends like one.
+  return /[\u4e00-\u9fff]{2}(员|工人|者|手|师)$/.test(tail) ? tail.slice(-3) : undefined;
 }
 
 const ASK = /多少|几[^乎]|哪|谁|什么|何时|是否|吗[？?]?$/;

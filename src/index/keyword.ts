@@ -10,7 +10,7 @@ export type KeywordMode = 'words' | 'bigrams' | 'both';
 
 const require = createRequire(import.meta.url);
 let jieba: Jieba | undefined;
-function segmenter(): Jieba {
+export function segmenter(): Jieba {
   // The dictionary takes ~100 ms to load: once per process, on first use.
   jieba ??= Jieba.withDict(require('@node-rs/jieba/dict').dict);
   return jieba;
@@ -60,7 +60,7 @@ export function tokenize(text: string, mode: KeywordMode, isQuery = false): stri
 }
 
 // Generic geographic words jieba tags as places: they name no particular place.
-const GENERIC_PLACES = new Set('东西 城市 地方 当地 本地 全国 中国 国家 全省 全市 全区 全县 农村 城区 城乡 大街 街道 高原 西北 东北 西南 东南 华北 华南 华东 华中 沿海 内地 海外 各地 基层 新春 惠及 大国 新建'.split(' '));
+const GENERIC_PLACES = new Set('东西 城市 地方 当地 本地 全国 中国 国家 全省 全市 全区 全县 农村 城区 城乡 大街 街道 高原 西北 东北 西南 东南 华北 华南 华东 华中 沿海 内地 海外 各地 基层 新春 惠及 大国 新建 公共场所 场所 联合会'.split(' '));
 const ADMIN_SUFFIX = /(?:特别行政区|自治区|自治州|自治县|总工会|工会|集团|公司|省|市|县|区|州|镇|乡|村)$/;
 
 /** Places and organisations a Chinese question names (杭州市 → 杭州), for checking that an
@@ -103,6 +103,29 @@ export function personNames(text: string): string[] {
 /** Place names only (jieba's ns tag), as printed: 浏阳, 阜宁县. */
 export function placeNames(text: string): string[] {
   return [...new Set(segmenter().tag(text, true).filter(({ word, tag }) => tag === 'ns' && word.length >= 2 && !GENERIC_PLACES.has(word)).map(({ word }) => word))];
+}
+
+const ADMIN_UNIT = /(?:自治区|自治州|自治县|省|市|县|区|州|镇|旗)(?!委|直|级|场|民|长|政府|人大)/g;
+/** Nouns that end like a place and are not one: 园区, 灾区, 乡镇, 全市. */
+const NOT_A_PLACE = /(?:地区|园区|社区|城区|景区|灾区|山区|辖区|片区|开发区|新区|专区|市区|郊区|街区|小区|校区|厂区|矿区|乡镇|城镇|村镇|集镇|全市|全县|全区|全省|本市|我市|该市|各市|各县|各区|省市|市县|县区|城市|都市|超市|门市)$/;
+const NAME_TAGS = new Set(['ns', 'nr', 'nrt', 'nz', 'nt', 'n', 's', 'x', 'j', 'ng']);
+
+/** Places printed with their administrative unit (龙岗区, 积石山县, 青岛市), in order. The stem
+ * before the unit must be one word of a naming kind: "2027年实现市" and "商贸园区" are not places. */
+export function suffixedPlaces(text: string): { name: string; at: number }[] {
+  const found: { name: string; at: number }[] = [];
+  for (const m of text.matchAll(ADMIN_UNIT)) {
+    const end = m.index ?? 0;
+    for (const length of [4, 3, 2]) {
+      const stem = text.slice(Math.max(0, end - length), end);
+      if (stem.length < length || !/^[\u4e00-\u9fff]+$/.test(stem)) continue;
+      const tokens = segmenter().tag(stem, true);
+      if (tokens.length !== 1 || !NAME_TAGS.has(tokens[0].tag)) continue;
+      if (!NOT_A_PLACE.test(`${stem}${m[0]}`) && !GENERIC_PLACES.has(stem)) found.push({ name: `${stem}${m[0]}`, at: end - length });
+      break;
+    }
+  }
+  return found;
 }
 
 /** Nouns that carry a question's demand but rarely its topic: not evidence either way. */

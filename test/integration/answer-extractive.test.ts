@@ -73,6 +73,23 @@ test('a plan is not an outcome, a total not a per-unit figure, a number the ques
   assert.match(plan.text.split('\n')[0], /1000间以上/);
 });
 
+test('a neighbouring fact is not the answer: 4万余名劳动者 are not the 配送员, a year is not the day', async () => {
+  for (const question of [
+    '广东那4万多名吃年夜饭的劳动者代表里，外卖配送员有多少人？',
+    '湖北《关于推动全省工人文化宫高质量发展的意见》是哪一天出台的？',
+    '碑林区那个王某的案子，拖欠他工资的那家陕西公司叫什么名字？',
+    '盐田那个讨薪的货车司机魏师傅，是被哪家物流公司欠的工资？',
+    '青岛市南区调饮师比赛的冠军冯欣，后来正式进了“市南工匠”人才库没有？',
+  ]) {
+    const answer = await answerer.answer(question);
+    assert.match(answer.text, /^报道没有给出/, `${question}\n${answer.text}`);
+    assert.notEqual(answer.coverage, 'full');
+  }
+  // …while what the article does print is still answered.
+  const asked = await answerer.answer('青岛市南区的调饮师比赛有多少人报名？');
+  assert.match(asked.text.split('\n')[0], /185名/);
+});
+
 test('the clause stating the asked detail leads: money raised is not the annual cost, the workers served are not the volunteers', async () => {
   const served = await answerer.answer('邓州每天有多少环卫工人能吃上爱心早餐？');
   assert.match(served.text.split('\n')[0], /2000名环卫工人/);
@@ -97,12 +114,20 @@ test('a list across articles: one line per article, each naming its place and ci
   assert.equal(new Set(lines.map((l) => /\[(\d)\]$/.exec(l)![1])).size, lines.length, 'each line cites its own article');
 });
 
+test('a list labels each line with its place as printed, not a phrase that ends like one', async () => {
+  const answer = await answerer.answer('工会都为环卫工人做了哪些暖心的事？');
+  for (const place of ['邓州', '龙岗', '上海']) assert.match(answer.text, new RegExp(place), answer.text);
+  assert.doesNotMatch(answer.text, /・(贸园区|年实现市|现乡镇)：/);
+  const lines = answer.text.split('\n').filter((l) => l.startsWith('・'));
+  assert.ok(lines.length >= 4 && lines.length <= 6, answer.text);
+});
+
 test('a summary: the article\'s main points and figures in a few short lines, at most ~300 characters', async () => {
   const answer = await answerer.answer('上海给一线职工建工间休息室这件事，主要讲了什么？');
   const body = answer.text.split('\n').slice(1).join('').replace(/\[\d\]|・/g, '');
   assert.match(answer.text, /^《上海市总推进职工工间休息室建设/);
   assert.ok(body.length <= 320, `${body.length} characters`);
-  for (const figure of ['1400间', '42间']) assert.match(answer.text, new RegExp(figure));
+  for (const figure of ['1400间', '4大行业', '5种']) assert.match(answer.text, new RegExp(figure));
   assert.equal(answer.citations.length, 1);
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KeywordIndex, namedEntities, tokenize } from '../../src/index/keyword.ts';
+import { KeywordIndex, namedEntities, suffixedPlaces, tokenize } from '../../src/index/keyword.ts';
 
 const docs = [
   '邓州市总工会为环卫工人免费提供爱心早餐，2000名环卫工人受益。',
@@ -41,3 +41,12 @@ test('named places and organisations are found; generic geographic words are not
   assert.deepEqual(namedEntities('哪座城市的工会每天清早免费请扫大街的工人吃饭？'), []);
   assert.ok(namedEntities('大庆油田今年有多少名职工获得全国五一劳动奖章？').includes('大庆油田'));
 });
+
+test('places printed with their unit: the stem must be one naming word, not a verb or 园区', () => {
+  const names = (text: string) => suffixedPlaces(text).map((p) => p.name);
+  assert.deepEqual(names('广东深圳龙岗区龙城街道吉祥商贸园区工会联合会'), ['龙岗区']);
+  assert.deepEqual(names('湖北7部门联合发文，2027年实现市、州、县工人文化宫全覆盖'), []);
+  assert.deepEqual(names('甘肃临夏州积石山县受灾地区'), ['临夏州', '积石山县']);
+  assert.ok(names('山东省青岛市市南区首届调饮师职业技能竞赛').includes('市南区'));
+});
+

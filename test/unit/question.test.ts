@@ -45,6 +45,18 @@ test('the constraints: year, plan or outcome, per unit or total, a period for mo
   assert.equal(understand('谁说“为花炮工人放一场焰火”？').quote, '为花炮工人放一场焰火');
 });
 
+test('what a count is of when named first, a day rather than a year, a company asked by its name', () => {
+  assert.equal(understand('广东那4万多名吃年夜饭的劳动者代表里，外卖配送员有多少人？').countedBefore, '配送员');
+  assert.equal(understand('甘肃省目前的高技能人才总量有多少？').countedBefore, '人才');
+  // 多少人报名 counts people, not 比赛; 建成了多少间 counts what 多少间 says.
+  assert.equal(understand('青岛市南区的调饮师比赛有多少人报名？').countedBefore, undefined);
+  assert.equal(understand('上海市总工会2023年建成了多少间职工工间休息室？').countedBefore, undefined);
+  assert.equal(understand('湖北的意见是哪一天出台的？').day, true);
+  assert.equal(understand('湖北的意见是什么时候出台的？').day, undefined);
+  assert.equal(understand('拖欠他工资的那家陕西公司叫什么名字？').slot, 'organisation');
+  assert.equal(understand('这位劳模叫什么名字？').slot, 'person');
+});
+
 test('two asks are answered separately; what is missing is named from the question', () => {
   assert.deepEqual(splitAsks('青岛市南区首届调饮师职业技能竞赛有多少名选手报名？多少人进入决赛？'), ['青岛市南区首届调饮师职业技能竞赛有多少名选手报名？', '多少人进入决赛？']);
   assert.deepEqual(splitAsks('甘肃的若干措施由几家单位联合印发，一共提出多少条具体措施？'), ['甘肃的若干措施由几家单位联合印发', '一共提出多少条具体措施？']);
