@@ -16,9 +16,15 @@ export const COMMANDS = [
   { command: 'reindex', description: '重建索引（管理员）' },
 ];
 
+/** Shutdown: answers in flight get this long; a second signal cuts it to SHORT_DRAIN_MS; the
+ * process exits by EXIT_DEADLINE_MS whatever is still pending. */
+export const DRAIN_MS = 30_000;
+export const SHORT_DRAIN_MS = 3_000;
+export const EXIT_DEADLINE_MS = DRAIN_MS + 5_000;
+
 export interface RunningBot extends BotApp {
-  /** Stops taking questions, waits for answers in flight, then stops polling or the webhook. */
-  stop(reason?: string): Promise<void>;
+  /** Stops polling or the webhook, then waits for answers in flight; true if all were delivered. */
+  stop(reason?: string): Promise<boolean>;
   /** Settles once the bot has stopped, for any reason. */
   stopped: Promise<void>;
 }
@@ -66,18 +72,26 @@ export async function startBot(services: BotServices): Promise<RunningBot> {
   }
   // A running bot also picks up builds made by `npm run reindex` in another process.
   const stopWatching = services.index.watch(config.indexWatchMs);
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<boolean> | undefined;
   let stoppedResolve: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (stoppedResolve = resolve));
   const stop = (reason = 'stop') => {
     stopping ??= (async () => {
       state.closing = true;
       stopWatching();
+      // No new updates first (a restarted instance would otherwise meet this one's polling), then
+      // the answers in flight, which send through bot.telegram and do not need the update loop.
+      try {
+        bot.stop(reason);
+      } catch {
+        // not running: polling already failed
+      }
       logger.info(`Stopping (${reason}): finishing ${state.tasks.size} answers in flight`);
-      if (!(await state.tasks.drain(30_000))) logger.warn('Some answers did not finish within 30 s');
-      bot.stop(reason);
+      const drained = await state.tasks.drain(DRAIN_MS);
+      if (!drained) logger.warn(`Stopped with ${state.tasks.size} answers undelivered (the drain's deadline passed)`);
       await launched.catch(() => {});
       stoppedResolve();
+      return drained;
     })();
     return stopping;
   };
@@ -94,12 +108,29 @@ export async function startBot(services: BotServices): Promise<RunningBot> {
   return { ...app, stop, stopped };
 }
 
-/** npm start with a token: run until SIGINT or SIGTERM. */
+/** npm start with a token: run until SIGINT or SIGTERM. Every signal is handled: the first
+ * drains, a second shortens the drain, and a hard deadline always exits. The exit code is 0 when
+ * every answer in flight was delivered, 75 (temporary) when some were cut off. */
 export async function runBot(services: BotServices): Promise<void> {
   const running = await startBot(services);
-  process.once('SIGINT', () => void running.stop('SIGINT'));
-  process.once('SIGTERM', () => void running.stop('SIGTERM'));
+  let drained: Promise<boolean> | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (drained) {
+      services.logger.warn(`${signal} again: answers in flight get ${SHORT_DRAIN_MS / 1000} s more`);
+      running.state.tasks.shortenDrain(SHORT_DRAIN_MS);
+      return;
+    }
+    drained = running.stop(signal);
+    // Unref'd: it never keeps the process alive, only ends one that something else holds open.
+    setTimeout(() => {
+      services.logger.error(`Still running ${EXIT_DEADLINE_MS / 1000} s after ${signal}: exiting now`);
+      process.exit(EXIT_TEMPORARY);
+    }, EXIT_DEADLINE_MS).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   await running.stopped;
+  if (drained && !(await drained)) process.exitCode = EXIT_TEMPORARY;
 }
 
 /** Telegram holds getUpdates open until an update arrives; a server that answers at once with

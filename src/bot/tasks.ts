@@ -22,14 +22,25 @@ export class TaskQueue {
     return this.running.size;
   }
 
-  /** Waits for everything in flight (and what it queues), up to `timeoutMs`. */
+  private drainDeadline = Infinity;
+
+  /** Waits for everything in flight (and what it queues), up to `timeoutMs` or a shorter
+   * deadline set meanwhile by `shortenDrain`. */
   async drain(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.running.size > 0 && Date.now() < deadline) {
+    this.drainDeadline = Math.min(this.drainDeadline, Date.now() + timeoutMs);
+    while (this.running.size > 0 && Date.now() < this.drainDeadline) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (timer = setTimeout(r, deadline - Date.now())))]);
+      // Wakes at least every 100 ms, so that a shortened deadline takes effect.
+      const slice = Math.min(100, this.drainDeadline - Date.now());
+      await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (timer = setTimeout(r, slice)))]);
       clearTimeout(timer); // or it would hold the process open until the deadline
     }
+    this.drainDeadline = Infinity;
     return this.running.size === 0;
+  }
+
+  /** A drain under way ends within `timeoutMs` (a second Ctrl-C). */
+  shortenDrain(timeoutMs: number): void {
+    this.drainDeadline = Math.min(this.drainDeadline, Date.now() + timeoutMs);
   }
 }

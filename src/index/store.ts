@@ -167,6 +167,8 @@ async function buildIndexIn(options: BuildOptions): Promise<BuildSummary> {
   const { config, logger } = options;
   await mkdir(buildsDir(config.indexDir), { recursive: true });
   const release = await acquireLock(config.indexDir);
+  // Holding the lock, no other build is running: a .partial folder is a crashed build's leftover.
+  await removeLeftoverPartials(config.indexDir, logger);
   const started = performance.now();
   const buildId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..+/, '')}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
   const staging = path.join(buildsDir(config.indexDir), `${buildId}.partial`);
@@ -333,6 +335,14 @@ async function pruneBuilds(indexDir: string, keep: (string | undefined)[]): Prom
   }
 }
 
+async function removeLeftoverPartials(indexDir: string, logger?: Logger): Promise<void> {
+  for (const name of await readdir(buildsDir(indexDir))) {
+    if (!name.endsWith('.partial')) continue;
+    await rm(path.join(buildsDir(indexDir), name), { recursive: true, force: true });
+    logger?.warn(`Removed ${name}, left behind by a reindex that did not finish`);
+  }
+}
+
 /** Lock files this process holds. */
 const heldLocks = new Set<string>();
 
@@ -356,7 +366,7 @@ async function acquireLock(indexDir: string): Promise<() => Promise<void>> {
         const holder = readLock(file);
         // Our own pid holds it only if this process took it; otherwise the file outlived a
         // process that had our pid (a container restarted after a crash).
-        const live = holder !== undefined && (holder.pid === process.pid ? heldLocks.has(file) : isAlive(holder.pid));
+        const live = holder !== undefined && (holder.pid === process.pid ? heldLocks.has(file) : isAlive(holder.pid) && !startedAfter(holder.pid, holder.startedAt));
         if (holder && live) {
           throw new ReindexBusyError(`A reindex is already running (pid ${holder.pid}, started ${holder.startedAt}). Wait for it to finish.`);
         }
@@ -376,6 +386,26 @@ function readLock(file: string): { pid: number; startedAt: string } | undefined 
     return undefined;
   }
 }
+
+/** Whether process `pid` started after `since`: then it only reuses the pid of the process that
+ * wrote the lock (Linux: /proc; elsewhere unknown, so false). */
+export function startedAfter(pid: number, since: string): boolean {
+  try {
+    // Field 22 of /proc/<pid>/stat is the start time in clock ticks after boot; the command name
+    // (field 2) may hold spaces, so count from its closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(bootSeconds)) return false;
+    const startedMs = (bootSeconds + ticks / CLOCK_TICKS) * 1000;
+    return startedMs > Date.parse(since) + 2000; // tick and clock rounding
+  } catch {
+    return false;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
 
 function isAlive(pid: number): boolean {
   try {

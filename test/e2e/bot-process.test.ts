@@ -24,19 +24,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test('npm start with a token polls, answers, and on SIGTERM finishes its answers and exits', async () => {
-  const child = spawn('npm', ['start'], {
-    env: {
-      ...process.env,
-      ...botEnv(telegram.apiRoot),
-      ...corpus.env,
-      LOG_LEVEL: 'info',
-      LLM_BASE_URL: '',
-      LLM_API_KEY: '',
-      LLM_MODEL: '',
-    },
+/** Starts the bot as a child in its own process group (signalled as a whole, like Ctrl-C or
+ * systemd do) and waits until it polls. */
+async function startBotProcess(command: string, args: string[]) {
+  const child = spawn(command, args, {
+    env: { ...process.env, ...botEnv(telegram.apiRoot), ...corpus.env, LOG_LEVEL: 'info', LLM_BASE_URL: '', LLM_API_KEY: '', LLM_MODEL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group, signalled as a whole like Ctrl-C or systemd do
+    detached: true,
   });
   let log = '';
   child.stdout.on('data', (d) => (log += d));
@@ -47,6 +41,11 @@ test('npm start with a token polls, answers, and on SIGTERM finishes its answers
     assert.ok(Date.now() < deadline && child.exitCode === null, `the bot did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  return { child, exited, log: () => log };
+}
+
+test('npm start with a token polls, answers, and on SIGTERM finishes its answers and exits', async () => {
+  const { child, exited, log } = await startBotProcess('npm', ['start']);
   const user = telegram.client({ userId: 2001 });
   await user.sendMessage(user.makeMessage('浏阳大瑶镇有多少家花炮上下游企业？'));
   const [answer] = await telegram.botMessages(2001, 1, 60_000);
@@ -54,7 +53,7 @@ test('npm start with a token polls, answers, and on SIGTERM finishes its answers
   process.kill(-child.pid!, 'SIGTERM');
   const outcome = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 40_000))]);
   if (outcome === 'timeout') process.kill(-child.pid!, 'SIGKILL');
-  assert.notEqual(outcome, 'timeout', `still running 40 s after SIGTERM:\n${log}`);
+  assert.notEqual(outcome, 'timeout', `still running 40 s after SIGTERM:\n${log()}`);
   // npm itself dies of the signal; what counts is that the bot stopped cleanly and nothing is left.
   const groupAlive = () => {
     try {
@@ -67,9 +66,21 @@ test('npm start with a token polls, answers, and on SIGTERM finishes its answers
   const gone = Date.now() + 20_000;
   while (groupAlive() && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
   if (groupAlive()) process.kill(-child.pid!, 'SIGKILL');
-  assert.equal(groupAlive(), false, `the bot was still running 20 s after SIGTERM:\n${log}`);
-  assert.match(log, /Stopping \(SIGTERM\): finishing \d+ answers in flight/);
-  assert.doesNotMatch(log, /\n\s+at .+:\d+:\d+/, 'no stack trace');
+  assert.equal(groupAlive(), false, `the bot was still running 20 s after SIGTERM:\n${log()}`);
+  assert.match(log(), /Stopping \(SIGTERM\): finishing \d+ answers in flight/);
+  assert.doesNotMatch(log(), /\n\s+at .+:\d+:\d+/, 'no stack trace');
+});
+
+test('Ctrl-C twice to the process running the bot: polling stops, the second signal is handled, exit code 0', async () => {
+  // As `npm start` runs it: node itself, no tsx CLI parent.
+  const { child, exited, log } = await startBotProcess(process.execPath, ['--import', 'tsx', 'src/main.ts']);
+  process.kill(-child.pid!, 'SIGINT');
+  process.kill(-child.pid!, 'SIGINT');
+  const outcome = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 40_000))]);
+  if (outcome === 'timeout') process.kill(-child.pid!, 'SIGKILL');
+  assert.equal(outcome, 0, `exit code after two SIGINTs:\n${log()}`);
+  assert.match(log(), /Stopping \(SIGINT\)/);
+  assert.doesNotMatch(log(), /\n\s+at .+:\d+:\d+/, 'no stack trace');
 });
 
 test('webhook mode accepts updates only with the secret token, and answers them', async () => {

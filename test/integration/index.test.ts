@@ -1,12 +1,13 @@
 // needs: model
 // The index lifecycle on the seeds with the real model and real hnswlib.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createEmbeddings, EmbeddingUnavailableError, LocalEmbeddings } from '../../src/index/embeddings.ts';
 import { IndexService } from '../../src/index/service.ts';
-import { buildIndex, currentLink, IndexInvalidError, IndexMissingError, loadIndex, ReindexBusyError } from '../../src/index/store.ts';
+import { buildIndex, currentLink, IndexInvalidError, IndexMissingError, loadIndex, ReindexBusyError, startedAfter } from '../../src/index/store.ts';
 import { KEYWORD_ONLY_NOTICE, Retriever } from '../../src/retrieve/search.ts';
 import { OperatorError } from '../../src/errors.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -201,6 +202,29 @@ test('a lock left by a dead process that had our pid is taken over; a page of he
     buildIndex({ config: testConfig({ CORPUS_DIR: headlinesOnly, INDEX_DIR: path.join(root, 'headlines-index') }), embedder }),
     (e: unknown) => e instanceof OperatorError && /no articles|no article text/.test((e as Error).message),
   );
+});
+
+test('after a crash: a lock whose pid now belongs to a newer process is taken over, and .partial leftovers are removed', async () => {
+  const own = path.join(root, 'crash-leftovers');
+  mkdirSync(path.join(own, 'builds', '20240101T000000-123-abcd.partial'), { recursive: true });
+  writeFileSync(path.join(own, 'builds', '20240101T000000-123-abcd.partial', 'vectors.bin'), 'half a build');
+  // A live process that started after the lock was written only reuses the crashed build's pid.
+  const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((resolve) => other.once('spawn', resolve));
+    const writtenAt = new Date(Date.now() - 3_600_000).toISOString();
+    assert.equal(startedAfter(other.pid!, writtenAt), true);
+    assert.equal(startedAfter(other.pid!, new Date(Date.now() + 60_000).toISOString()), false);
+    writeFileSync(path.join(own, 'reindex.lock'), JSON.stringify({ pid: other.pid, startedAt: writtenAt }));
+    const summary = await buildIndex({ config: testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: own }), embedder });
+    assert.equal(summary.manifest.counts.pages, 5);
+    assert.deepEqual(readdirSync(path.join(own, 'builds')).filter((n) => n.endsWith('.partial')), []);
+    // …while a lock held by a process that started before it was written still blocks.
+    writeFileSync(path.join(own, 'reindex.lock'), JSON.stringify({ pid: other.pid, startedAt: new Date().toISOString() }));
+    await assert.rejects(buildIndex({ config: testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: own }), embedder }), ReindexBusyError);
+  } finally {
+    other.kill();
+  }
 });
 
 test('a running process picks up a build swapped in by another process', async () => {

@@ -88,3 +88,16 @@ test('tasks of one chat run in order; other chats do not wait; drain waits for a
   assert.equal(await queue.drain(2000), true);
   assert.deepEqual(order, ['chat2', 'chat1-first', 'chat1-second']);
 });
+
+test('a second signal shortens a drain under way: it returns false while the slow answer still runs', async () => {
+  const queue = new TaskQueue();
+  let finish: () => void = () => {};
+  void queue.run(1, () => new Promise<void>((resolve) => (finish = resolve)));
+  const drained = queue.drain(60_000);
+  await new Promise((r) => setTimeout(r, 50));
+  queue.shortenDrain(100);
+  assert.equal(await drained, false);
+  assert.equal(queue.size, 1, 'the answer was still in flight when the drain gave up');
+  finish();
+  assert.equal(await queue.drain(1000), true);
+});
