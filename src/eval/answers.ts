@@ -88,26 +88,35 @@ export async function evaluateAnswers(options: AnswerEvalOptions): Promise<void>
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function modeReport(name: string, seconds: number, scores: QuestionScore[], splits: SplitChoice[]): ModeReport {
-  const report: ModeReport = { name, seconds, figures: {}, byType: {}, misses: [] };
+/** A pass's report: `summarise` per shown split and per question type; `miss` describes what an
+ * item lacks, or undefined when it lacks nothing. */
+function buildReport<T extends { id: string; split: Split; type: string }, F, Miss>(
+  name: string,
+  seconds: number,
+  items: T[],
+  splits: SplitChoice[],
+  summarise: (items: T[]) => F,
+  miss: (item: T) => Miss | undefined,
+): Report<F, Miss> {
+  const report: Report<F, Miss> = { name, seconds, figures: {}, byType: {}, misses: [] };
   for (const split of splits) {
-    const of = inSplit(split)(scores);
+    const of = inSplit(split)(items);
     report.figures[split] = summarise(of);
-    report.byType[split] = Object.fromEntries(Object.entries(groupByType(of)).map(([type, s]) => [type, summarise(s)]));
+    report.byType[split] = Object.fromEntries(Object.entries(groupByType(of)).map(([type, group]) => [type, summarise(group)]));
   }
-  report.misses = scores.filter((s) => s.misses.length).map((s) => ({ id: s.id, split: s.split, type: s.type, why: s.misses, answer: s.excerpt }));
+  for (const item of items) {
+    const missed = miss(item);
+    if (missed) report.misses.push({ id: item.id, split: item.split, type: item.type, ...missed });
+  }
   return report;
 }
 
+function modeReport(name: string, seconds: number, scores: QuestionScore[], splits: SplitChoice[]): ModeReport {
+  return buildReport(name, seconds, scores, splits, summarise, (s) => (s.misses.length ? { why: s.misses, answer: s.excerpt } : undefined));
+}
+
 function contextReport(name: string, seconds: number, records: ContextRecord[], splits: SplitChoice[]): ContextReport {
-  const report: ContextReport = { name, seconds, figures: {}, byType: {}, misses: [] };
-  for (const split of splits) {
-    const of = inSplit(split)(records);
-    report.figures[split] = summariseContext(of);
-    report.byType[split] = Object.fromEntries(Object.entries(groupByType(of)).map(([type, r]) => [type, summariseContext(r)]));
-  }
-  report.misses = records.filter((r) => r.missing.length).map((r) => ({ id: r.id, split: r.split, type: r.type, missing: r.missing, sent: r.chars !== undefined }));
-  return report;
+  return buildReport(name, seconds, records, splits, summariseContext, (r) => (r.missing.length ? { missing: r.missing, sent: r.chars !== undefined } : undefined));
 }
 
 // ---- markdown ----
