@@ -1,4 +1,5 @@
 // npm run articles [-- --json]: the corpus as segmented, for people (a table) or scripts (JSON).
+import { isPageNotice } from '../corpus/read.ts';
 import { loadConfig } from '../config.ts';
 import { loadCorpus } from '../corpus/index.ts';
 import type { Article } from '../corpus/types.ts';
@@ -55,7 +56,7 @@ await runMain(async () => {
   const { articles, warnings, pages } = await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes }).catch((error: unknown) => {
     throw explainFolderError(error, { CORPUS_DIR: { dir: config.corpusDir, need: 'read' } });
   });
-  for (const w of warnings) process.stderr.write(`warning: skipped ${w.file}: ${w.reason}\n`);
+  for (const w of warnings) process.stderr.write(`warning: ${isPageNotice(w) ? '' : 'skipped '}${w.file}: ${w.reason}\n`);
   if (args.values.json) {
     process.stdout.write(`${JSON.stringify(articlesAsJson(articles), null, 2)}\n`);
     return;

@@ -4,14 +4,29 @@ import { readlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import { listPageFiles } from '../corpus/read.ts';
-import { explainFolderError } from '../errors.ts';
+import { explainFolderError, isOperatorError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { EmbeddingUnavailableError, type TextEmbedder } from './embeddings.ts';
-import { buildIndex, currentLink, IndexInvalidError, IndexMissingError, loadIndex, ReindexBusyError, type BuildProgress, type BuildSummary, type IndexManifest, type IndexSnapshot } from './store.ts';
+import {
+  buildIndex,
+  currentLink,
+  IndexInvalidError,
+  IndexMissingError,
+  loadIndex,
+  recoverInterruptedBuild,
+  ReindexBusyError,
+  type BuildProgress,
+  type BuildSummary,
+  type IndexManifest,
+  type IndexSnapshot,
+  type RecoveryReport,
+  type RequestedBy,
+} from './store.ts';
 
 export class IndexService {
   private snapshot?: IndexSnapshot;
   private building?: Promise<BuildSummary>;
+  private recovery?: Promise<RecoveryReport>;
 
   constructor(
     private readonly config: Config,
@@ -59,6 +74,7 @@ export class IndexService {
    * damaged, built with another model, or built without the model that now loads is rebuilt
    * from CORPUS_DIR, saying why. */
   async loadOrBuild(onProgress?: (p: BuildProgress) => void): Promise<IndexSnapshot> {
+    await this.recoverInterrupted();
     try {
       const snapshot = await this.reload();
       const stale = await this.staleReason(snapshot.manifest);
@@ -94,10 +110,25 @@ export class IndexService {
     return undefined;
   }
 
-  /** Rebuilds from CORPUS_DIR while searches keep using the old snapshot, then swaps. */
-  async reindex(onProgress?: (p: BuildProgress) => void): Promise<BuildSummary> {
+  /** Clears what a reindex that crashed left in INDEX_DIR and says whether one was interrupted,
+   * and who asked for it (see recoverInterruptedBuild). Done once per service, by the first call
+   * (loadOrBuild makes one); later calls return the same report, so the bot learns of the
+   * interruption whichever runs first. A folder it cannot clean is logged, not fatal: the live
+   * index can still be served, and the next reindex says what to fix. */
+  recoverInterrupted(): Promise<RecoveryReport> {
+    this.recovery ??= recoverInterruptedBuild(this.config.indexDir, this.logger).catch((error: unknown) => {
+      if (!isOperatorError(error) && typeof (error as NodeJS.ErrnoException)?.code !== 'string') throw error; // a bug
+      this.logger?.warn(`Could not clear what an interrupted reindex left behind: ${(error as Error).message}`);
+      return { interrupted: false, removedPartials: [] };
+    });
+    return this.recovery;
+  }
+
+  /** Rebuilds from CORPUS_DIR while searches keep using the old snapshot, then swaps.
+   * `requestedBy` is recorded in the lock, for recoverInterrupted after a crash. */
+  async reindex(onProgress?: (p: BuildProgress) => void, options: { requestedBy?: RequestedBy } = {}): Promise<BuildSummary> {
     if (this.building) throw new ReindexBusyError('A reindex is already running in this process.');
-    this.building = buildIndex({ config: this.config, embedder: this.embedder, logger: this.logger, onProgress });
+    this.building = buildIndex({ config: this.config, embedder: this.embedder, logger: this.logger, onProgress, requestedBy: options.requestedBy });
     try {
       const summary = await this.building;
       await this.reload();

@@ -4,13 +4,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { link, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
 import { Document } from '@langchain/core/documents';
 import hnswlib from 'hnswlib-node';
 import type { Config } from '../config.ts';
 import { loadCorpus } from '../corpus/index.ts';
+import { isPageNotice } from '../corpus/read.ts';
 import type { Article, PageWarning } from '../corpus/types.ts';
 import { explainFolderError, OperatorError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -37,7 +38,10 @@ export interface IndexManifest {
   hnsw: { space: 'cosine'; m: number; efConstruction: number } | null;
   pages: Record<string, { sha256: string; articles: number; chunks: number }>;
   counts: { pages: number; articles: number; chunks: number; reusedVectors: number };
+  /** Pages skipped, each with the reason. */
   warnings: PageWarning[];
+  /** Pages indexed despite a problem, e.g. a few invalid bytes replaced (absent in older builds). */
+  notices?: PageWarning[];
 }
 
 /** One loaded, immutable build. Searches hold a reference, so a reload never disturbs them. */
@@ -143,6 +147,8 @@ export interface BuildOptions {
   logger?: Logger;
   onProgress?: (progress: BuildProgress) => void;
   batchSize?: number;
+  /** Recorded in the lock, so that a start-up after a crash can tell who asked for the build. */
+  requestedBy?: RequestedBy;
 }
 
 export interface BuildSummary {
@@ -155,18 +161,29 @@ export interface BuildSummary {
 /** Builds a new index beside the live one and swaps it in. One build at a time (a lock file).
  * A folder it cannot use is reported as the operator's to fix, naming the variable. */
 export async function buildIndex(options: BuildOptions): Promise<BuildSummary> {
-  const { indexDir, corpusDir } = options.config;
   try {
     return await buildIndexIn(options);
   } catch (error) {
-    throw explainFolderError(error, { INDEX_DIR: { dir: indexDir, need: 'write' }, CORPUS_DIR: { dir: corpusDir, need: 'read' } });
+    throw explainBuildError(error, options.config);
   }
+}
+
+/** A file-system error as the operator's to fix: INDEX_DIR=… or CORPUS_DIR=… first, so that the
+ * bot can name the folder; anything else as it is. */
+function explainBuildError(error: unknown, { indexDir, corpusDir }: BuildOptions['config']): unknown {
+  const explained = explainFolderError(error, { INDEX_DIR: { dir: indexDir, need: 'write' }, CORPUS_DIR: { dir: corpusDir, need: 'read' } });
+  const e = error as NodeJS.ErrnoException;
+  if (explained === error && e?.code === 'ENOENT' && e.path === corpusDir) {
+    return new OperatorError(`CORPUS_DIR=${corpusDir} no longer exists (${e.syscall} ${e.path}: ENOENT). Put the pages back there, or point CORPUS_DIR at their folder, and reindex again.`);
+  }
+  return explained;
 }
 
 async function buildIndexIn(options: BuildOptions): Promise<BuildSummary> {
   const { config, logger } = options;
   await mkdir(buildsDir(config.indexDir), { recursive: true });
-  const release = await acquireLock(config.indexDir);
+  const lock = await acquireLock(config.indexDir, options.requestedBy);
+  if (lock.replaced) logger?.warn(interruptedMessage(config.indexDir, lock.replaced.holder));
   // Holding the lock, no other build is running: a .partial folder is a crashed build's leftover.
   await removeLeftoverPartials(config.indexDir, logger);
   const started = performance.now();
@@ -175,11 +192,14 @@ async function buildIndexIn(options: BuildOptions): Promise<BuildSummary> {
   try {
     options.onProgress?.({ phase: 'reading', done: 0, total: 1 });
     const corpus = await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes });
-    for (const w of corpus.warnings) logger?.warn(`Skipped page ${w.file}: ${w.reason}`);
+    const notices = corpus.warnings.filter(isPageNotice);
+    const skipped = corpus.warnings.filter((w) => !isPageNotice(w));
+    for (const w of notices) logger?.warn(`${w.file}: ${w.reason}`);
+    for (const w of skipped) logger?.warn(`Skipped page ${w.file}: ${w.reason}`);
     if (corpus.articles.length === 0) {
       const live = existsSync(currentLink(config.indexDir)) ? ' The live index was left as it was.' : '';
       throw new OperatorError(
-        `CORPUS_DIR=${config.corpusDir} has no articles (${corpus.pages.length} readable pages, ${corpus.warnings.length} skipped). Add .txt or .md newspaper pages there and try again.${live}`,
+        `CORPUS_DIR=${config.corpusDir} has no articles (${corpus.pages.length} readable pages, ${skipped.length} skipped). Add .txt or .md newspaper pages there and try again.${live}`,
       );
     }
     const chunks = chunkArticles(corpus.articles, config.chunking);
@@ -218,7 +238,7 @@ async function buildIndexIn(options: BuildOptions): Promise<BuildSummary> {
       dimension = vectors[0].length;
       const store = await buildVectorStore(vectors, chunks, options.embedder, config.hnsw);
       options.onProgress?.({ phase: 'saving', done: 0, total: 1 });
-      await store.save(staging);
+      await saveVectors(store, staging, config.hnsw.m);
     }
     const manifest: IndexManifest = {
       format: INDEX_FORMAT,
@@ -233,25 +253,85 @@ async function buildIndexIn(options: BuildOptions): Promise<BuildSummary> {
       hnsw: vectors ? { space: 'cosine', m: config.hnsw.m, efConstruction: config.hnsw.efConstruction } : null,
       pages,
       counts: { pages: corpus.pages.length, articles: corpus.articles.length, chunks: chunks.length, reusedVectors: reused },
-      warnings: corpus.warnings,
+      warnings: skipped.map(({ file, reason }) => ({ file, reason })),
+      notices: notices.map(({ file, reason }) => ({ file, reason })),
     };
-    await writeFile(path.join(staging, 'chunks.json'), JSON.stringify(chunks));
-    await writeFile(path.join(staging, 'articles.json'), JSON.stringify(corpus.articles));
-    await writeFile(path.join(staging, 'keyword.json'), JSON.stringify(keyword));
+    await writeFileNamed(path.join(staging, 'chunks.json'), JSON.stringify(chunks));
+    await writeFileNamed(path.join(staging, 'articles.json'), JSON.stringify(corpus.articles));
+    await writeFileNamed(path.join(staging, 'keyword.json'), JSON.stringify(keyword));
     manifest.buildSeconds = Number(((performance.now() - started) / 1000).toFixed(2));
     // The manifest goes last: a build without one is never loaded.
-    await writeFile(path.join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    await writeFileNamed(path.join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2));
 
     const finalDir = path.join(buildsDir(config.indexDir), buildId);
     await rename(staging, finalDir);
     const previousDir = await readlink(currentLink(config.indexDir)).then((target) => path.resolve(config.indexDir, target), () => undefined);
     await swapCurrent(config.indexDir, path.relative(config.indexDir, finalDir));
-    await pruneBuilds(config.indexDir, [finalDir, previousDir]);
+    // The new build is live: old builds left on disk are a warning, not a failed reindex.
+    await pruneBuilds(config.indexDir, [finalDir, previousDir]).catch((error: unknown) =>
+      logger?.warn(`Could not remove old builds from ${buildsDir(config.indexDir)} (the new index is live): ${(explainBuildError(error, config) as Error).message}`),
+    );
     options.onProgress?.({ phase: 'done', done: 1, total: 1 });
     return { manifest, dir: finalDir, seconds: manifest.buildSeconds, denseNotice };
   } finally {
-    await rm(staging, { recursive: true, force: true });
-    await release();
+    // Clean-up must not hide why the build failed (or fail one that succeeded): only logged.
+    await rm(staging, { recursive: true, force: true }).catch((error: Error) => logger?.warn(`Could not remove ${staging}: ${error.message}. Remove it by hand.`));
+    await lock.release().catch((error: Error) => logger?.warn(`Could not remove ${lockFile(config.indexDir)}: ${error.message}. Remove it by hand once no reindex is running.`));
+  }
+}
+
+/** LangChain's save, checked. hnswlib writes its file through an unchecked C++ stream, so a full
+ * disk or a denied write leaves a short or missing file and no error. Then the same number of
+ * bytes is written with Node, whose error names the cause (ENOSPC, EACCES…); if that works, the
+ * build still fails rather than swap in vectors that would not load. */
+async function saveVectors(store: HNSWLib, dir: string, m: number): Promise<void> {
+  await store.save(dir).catch((error: unknown) => Promise.reject(withPath(error, dir)));
+  const file = path.join(dir, 'hnswlib.index');
+  const count = store.index.getCurrentCount();
+  if (await vectorFileComplete(file, count)) return;
+  // hnswlib's layout: a 96-byte header, then per vector its level-0 links (2m + 1 integers), the
+  // vector, its label and the size of its upper-level links; those links come on top.
+  await writeFileNamed(file, Buffer.alloc(96 + count * (8 * m + 4 * store.index.getNumDimensions() + 16)));
+  throw new Error(`hnswlib could not write ${file} completely, though a test write of its size worked. Try the reindex again.`);
+}
+
+/** writeFile whose error names the file: a write() that fails (ENOSPC, EDQUOT, EIO) reports no
+ * path, and without one the error could not be traced to INDEX_DIR. */
+async function writeFileNamed(file: string, data: string | Buffer): Promise<void> {
+  await writeFile(file, data).catch((error: unknown) => Promise.reject(withPath(error, file)));
+}
+
+function withPath(error: unknown, file: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && typeof e.path !== 'string') e.path = file;
+  return error;
+}
+
+/** Walks hnswlib's file as its loader checks it: the header's count, then one link list per
+ * vector after the level-0 block, ending exactly at the end of the file. */
+export async function vectorFileComplete(file: string, count: number): Promise<boolean> {
+  const size = await stat(file).then(
+    (s) => (s.isFile() ? s.size : 0),
+    (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? 0 : Promise.reject(error)),
+  );
+  if (size < 96) return false;
+  const handle = await open(file, 'r');
+  try {
+    const header = Buffer.alloc(96);
+    await handle.read(header, 0, 96, 0);
+    const elements = Number(header.readBigUInt64LE(16));
+    const level0 = 96 + elements * Number(header.readBigUInt64LE(24));
+    if (elements !== count || level0 > size) return false;
+    const links = Buffer.alloc(size - level0);
+    await handle.read(links, 0, links.length, level0);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      if (at + 4 > links.length) return false;
+      at += 4 + links.readUInt32LE(at);
+    }
+    return at === links.length;
+  } finally {
+    await handle.close();
   }
 }
 
@@ -335,41 +415,77 @@ async function pruneBuilds(indexDir: string, keep: (string | undefined)[]): Prom
   }
 }
 
-async function removeLeftoverPartials(indexDir: string, logger?: Logger): Promise<void> {
-  for (const name of await readdir(buildsDir(indexDir))) {
-    if (!name.endsWith('.partial')) continue;
+/** Removes builds/*.partial (never the build `current` points at) and says so; returns their names. */
+async function removeLeftoverPartials(indexDir: string, logger?: Logger): Promise<string[]> {
+  const live = await readlink(currentLink(indexDir)).then((target) => path.basename(target), () => undefined);
+  const removed: string[] = [];
+  for (const name of await listPartials(indexDir)) {
+    if (name === live) continue;
     await rm(path.join(buildsDir(indexDir), name), { recursive: true, force: true });
-    logger?.warn(`Removed ${name}, left behind by a reindex that did not finish`);
+    removed.push(name);
+    logger?.warn(`Removed ${path.join(buildsDir(indexDir), name)}, left behind by a reindex that did not finish`);
   }
+  return removed;
+}
+
+async function listPartials(indexDir: string): Promise<string[]> {
+  try {
+    return (await readdir(buildsDir(indexDir))).filter((name) => name.endsWith('.partial'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return []; // no builds yet: nothing left over
+    throw error;
+  }
+}
+
+/** Who asked for a build: a small JSON object, opaque here (the bot records the admin's chat and
+ * progress message, to tell them after a restart that their reindex was interrupted). */
+export type RequestedBy = Record<string, unknown>;
+
+/** The content of INDEX_DIR/reindex.lock. */
+export interface LockInfo {
+  pid: number;
+  startedAt: string;
+  requestedBy?: RequestedBy;
+}
+
+export interface HeldLock {
+  release(): Promise<void>;
+  /** Set when the lock of a build whose process is gone was taken over; `holder` is what that
+   * lock said (absent if it could not be read). */
+  replaced?: { holder?: LockInfo };
 }
 
 /** Lock files this process holds. */
 const heldLocks = new Set<string>();
 
-async function acquireLock(indexDir: string): Promise<() => Promise<void>> {
+/** Takes INDEX_DIR/reindex.lock, or throws ReindexBusyError while a live process holds it. A lock
+ * left by a process that is gone is taken over (and reported in `replaced`). */
+export async function acquireLock(indexDir: string, requestedBy?: RequestedBy): Promise<HeldLock> {
   const file = lockFile(indexDir);
   // Written whole under a private name, then linked into place: link() fails if the lock exists,
   // and a reader never sees a half-written lock.
   const mine = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  await writeFile(mine, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+  const info: LockInfo = { pid: process.pid, startedAt: new Date().toISOString(), ...(requestedBy ? { requestedBy } : {}) };
+  await writeFileNamed(mine, JSON.stringify(info));
+  let replaced: HeldLock['replaced'];
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await link(mine, file);
         heldLocks.add(file);
-        return async () => {
+        const release = async () => {
           heldLocks.delete(file);
           await rm(file, { force: true });
         };
+        return { release, replaced };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = readLock(file);
-        // Our own pid holds it only if this process took it; otherwise the file outlived a
-        // process that had our pid (a container restarted after a crash).
-        const live = holder !== undefined && (holder.pid === process.pid ? heldLocks.has(file) : isAlive(holder.pid) && !startedAfter(holder.pid, holder.startedAt));
-        if (holder && live) {
+        if (holder && lockIsLive(file, holder)) {
           throw new ReindexBusyError(`A reindex is already running (pid ${holder.pid}, started ${holder.startedAt}). Wait for it to finish.`);
         }
+        replaced = { holder };
         await rm(file, { force: true }); // left behind by a process that died: take it over
       }
     }
@@ -379,12 +495,75 @@ async function acquireLock(indexDir: string): Promise<() => Promise<void>> {
   }
 }
 
-function readLock(file: string): { pid: number; startedAt: string } | undefined {
+/** Whether the process that wrote the lock still runs. Our own pid holds it only if this process
+ * took it; otherwise the file outlived a process that had our pid (a container restarted after a
+ * crash). Another live pid that started after the lock was written only reuses a dead one's. */
+function lockIsLive(file: string, holder: LockInfo): boolean {
+  if (holder.pid === process.pid) return heldLocks.has(file);
+  return isAlive(holder.pid) && !startedAfter(holder.pid, holder.startedAt);
+}
+
+function readLock(file: string): LockInfo | undefined {
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    const lock = JSON.parse(readFileSync(file, 'utf8'));
+    return Number.isInteger(lock?.pid) && typeof lock.startedAt === 'string' ? lock : undefined;
   } catch {
     return undefined;
   }
+}
+
+function interruptedMessage(indexDir: string, holder: LockInfo | undefined): string {
+  const who = holder ? ` (pid ${holder.pid}, started ${holder.startedAt}${holder.requestedBy ? `, requested by ${JSON.stringify(holder.requestedBy)}` : ''})` : '';
+  return `A reindex${who} did not finish: its process is gone. Removed its lock ${lockFile(indexDir)}; the live index was not touched.`;
+}
+
+export interface RecoveryReport {
+  /** A reindex died while building (its lock was left behind, and is now removed). */
+  interrupted: boolean;
+  /** Who asked for the interrupted reindex, as it recorded (see RequestedBy). */
+  requestedBy?: RequestedBy;
+  /** A reindex that is running in another process right now: nothing was touched. */
+  running?: LockInfo;
+  /** The builds/*.partial folders removed. */
+  removedPartials: string[];
+}
+
+/** For a starting process: clears what a crashed reindex left in INDEX_DIR (its lock and its
+ * builds/*.partial folder) and reports whether one was interrupted. A lock held by a live process
+ * leaves everything as it is; the live index and completed builds are never touched. Writes
+ * nothing when there is nothing to clear (INDEX_DIR may be read-only for a bot that only serves). */
+export async function recoverInterruptedBuild(indexDir: string, logger?: Logger): Promise<RecoveryReport> {
+  try {
+    return await recover(indexDir, logger);
+  } catch (error) {
+    throw explainFolderError(error, { INDEX_DIR: { dir: indexDir, need: 'write' } });
+  }
+}
+
+async function recover(indexDir: string, logger?: Logger): Promise<RecoveryReport> {
+  const report: RecoveryReport = { interrupted: false, removedPartials: [] };
+  if (!existsSync(lockFile(indexDir)) && (await listPartials(indexDir)).length === 0) return report;
+  // Under the lock, like a build: a reindex starting meanwhile cannot lose its folder to us.
+  const lock = await acquireLock(indexDir).catch((error: unknown) => {
+    if (error instanceof ReindexBusyError) return undefined;
+    throw error;
+  });
+  if (!lock) {
+    report.running = readLock(lockFile(indexDir));
+    logger?.info(`A reindex is running (pid ${report.running?.pid ?? '?'}): left ${indexDir} as it is.`);
+    return report;
+  }
+  try {
+    if (lock.replaced) {
+      report.interrupted = true;
+      report.requestedBy = lock.replaced.holder?.requestedBy;
+      logger?.warn(`${interruptedMessage(indexDir, lock.replaced.holder)} Run it again (\`npm run reindex\`, or /reindex in the bot) to index the current pages.`);
+    }
+    report.removedPartials = await removeLeftoverPartials(indexDir, logger);
+  } finally {
+    await lock.release();
+  }
+  return report;
 }
 
 /** Whether process `pid` started after `since`: then it only reuses the pid of the process that

@@ -2,12 +2,12 @@
 // The index lifecycle on the seeds with the real model and real hnswlib.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createEmbeddings, EmbeddingUnavailableError, LocalEmbeddings } from '../../src/index/embeddings.ts';
 import { IndexService } from '../../src/index/service.ts';
-import { buildIndex, currentLink, IndexInvalidError, IndexMissingError, loadIndex, ReindexBusyError, startedAfter } from '../../src/index/store.ts';
+import { acquireLock, buildIndex, currentLink, IndexInvalidError, IndexMissingError, loadIndex, recoverInterruptedBuild, ReindexBusyError, startedAfter, vectorFileComplete } from '../../src/index/store.ts';
 import { KEYWORD_ONLY_NOTICE, Retriever } from '../../src/retrieve/search.ts';
 import { OperatorError } from '../../src/errors.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -236,4 +236,221 @@ test('a running process picks up a build swapped in by another process', async (
   while (service.current().manifest.buildId === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   stopWatching();
   assert.equal(service.current().manifest.buildId, summary.manifest.buildId);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Reindex failures that are the operator's to fix name the folder (the bot's adminReason reads
+// `INDEX_DIR=…` or `CORPUS_DIR=…` from the start of the message).
+
+/** The folder an admin is told about, as the bot's adminReason extracts it. */
+const namedFolder = (message: string) => /^(?:The disk holding )?([A-Z_]+=\S+)/.exec(message)?.[1];
+
+/** A copy of the live index, to break without disturbing the other tests. */
+function indexCopy(name: string): string {
+  const copy = path.join(root, name);
+  cpSync(indexDir, copy, { recursive: true, verbatimSymlinks: true });
+  return copy;
+}
+
+const partials = (dir: string) => readdirSync(path.join(dir, 'builds')).filter((n) => n.endsWith('.partial'));
+
+/** Builds into `dir`, sending `file` of the build being written to /dev/full (every write fails
+ * with ENOSPC) just before the vectors are saved. */
+function buildIntoFullDisk(dir: string, file: string) {
+  return buildIndex({
+    config: testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: dir }),
+    embedder,
+    onProgress: (p) => {
+      if (p.phase === 'saving') symlinkSync('/dev/full', path.join(dir, 'builds', partials(dir)[0], file));
+    },
+  }).then(
+    () => assert.fail('the build should have failed'),
+    (error: unknown) => error,
+  );
+}
+
+test('a full disk while the vectors or the manifest are written: DISK_FULL naming INDEX_DIR, and the live index stays', async () => {
+  const own = indexCopy('full-disk');
+  const live = liveBuild(own);
+  const liveId = (await loadIndex(own, embedder, 64)).manifest.buildId;
+  // hnswlib writes its file without checking the stream: the short file must be caught.
+  for (const file of ['hnswlib.index', 'manifest.json']) {
+    const error = await buildIntoFullDisk(own, file);
+    assert.ok(error instanceof OperatorError && error.code === 'DISK_FULL', `${file}: ${String(error)}`);
+    assert.match(error.message, new RegExp(`^The disk holding INDEX_DIR=${own} is full \\(.*${file}: ENOSPC\\)\\. Free some space there`));
+    assert.equal(namedFolder(error.message), `INDEX_DIR=${own}`);
+    assert.equal(liveBuild(own), live);
+    assert.deepEqual(partials(own), []);
+    assert.equal(existsSync(path.join(own, 'reindex.lock')), false, 'the lock is released');
+  }
+  assert.equal((await loadIndex(own, embedder, 64)).manifest.buildId, liveId);
+});
+
+test('the vector file check accepts what hnswlib writes and refuses a short or missing file', async () => {
+  const file = path.join(indexDir, liveBuild(indexDir), 'hnswlib.index');
+  const count = (await loadIndex(indexDir, undefined, 64)).manifest.counts.chunks;
+  assert.equal(await vectorFileComplete(file, count), true);
+  assert.equal(await vectorFileComplete(file, count + 1), false);
+  const short = path.join(root, 'short.index');
+  writeFileSync(short, readFileSync(file).subarray(0, -1));
+  assert.equal(await vectorFileComplete(short, count), false);
+  assert.equal(await vectorFileComplete(path.join(root, 'no-such.index'), count), false);
+});
+
+// Root may write anywhere: the child runs without the capabilities that bypass file permissions
+// (setpriv), as test/e2e/operator-errors.test.ts does, so it meets them as a service user would.
+const asRoot = process.getuid?.() === 0;
+const unprivileged = asRoot ? ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--', process.execPath] : [process.execPath];
+const REINDEX_IN_CHILD = `
+const { testConfig } = await import('./test/helpers/config.ts');
+const { IndexService } = await import('./src/index/service.ts');
+const service = new IndexService(testConfig({ CORPUS_DIR: process.env.CORPUS_DIR, INDEX_DIR: process.env.INDEX_DIR }), undefined);
+const outcome = await service.reindex().then(() => ({ ok: true }), (e) => ({ name: e.name, code: e.code, message: e.message }));
+process.stdout.write(JSON.stringify(outcome));`;
+
+/** IndexService.reindex (keyword-only) in an unprivileged child; what it threw. */
+function reindexUnprivileged(env: { CORPUS_DIR: string; INDEX_DIR: string }): Promise<{ ok?: true; name?: string; code?: string; message?: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(unprivileged[0], [...unprivileged.slice(1), '--import', 'tsx', '--input-type=module', '-e', REINDEX_IN_CHILD], {
+      env: { ...process.env, ...env, LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(stdout));
+      } catch {
+        reject(new Error(`no outcome from the child: ${stdout}${stderr}`));
+      }
+    });
+  });
+}
+
+test('a reindex meeting a folder it may not use: FOLDER_NOT_WRITABLE / FOLDER_NOT_READABLE naming the variable', async () => {
+  const lockedBuilds = indexCopy('locked-builds'); // the lock can be taken, the build folder not made
+  const lockedIndex = indexCopy('locked-index'); // not even the lock
+  const writable = indexCopy('corpus-locked-index');
+  const lockedCorpus = path.join(root, 'locked-corpus');
+  cpSync(corpusDir, lockedCorpus, { recursive: true });
+  const pages = readdirSync(lockedCorpus).map((name) => path.join(lockedCorpus, name));
+  chmodSync(path.join(lockedBuilds, 'builds'), 0o555);
+  chmodSync(lockedIndex, 0o555);
+  for (const page of pages) chmodSync(page, 0o000);
+  try {
+    const [builds, index, corpus] = await Promise.all([
+      reindexUnprivileged({ CORPUS_DIR: corpusDir, INDEX_DIR: lockedBuilds }),
+      reindexUnprivileged({ CORPUS_DIR: corpusDir, INDEX_DIR: lockedIndex }),
+      reindexUnprivileged({ CORPUS_DIR: lockedCorpus, INDEX_DIR: writable }),
+    ]);
+    for (const [outcome, dir] of [[builds, lockedBuilds], [index, lockedIndex]] as const) {
+      assert.equal(outcome.code, 'FOLDER_NOT_WRITABLE', JSON.stringify(outcome));
+      assert.equal(outcome.name, 'OperatorError');
+      assert.match(outcome.message!, new RegExp(`^INDEX_DIR=${dir} is not writable by the user running the bot \\(.*EACCES\\)\\. Give that user write permission`));
+      assert.equal(namedFolder(outcome.message!), `INDEX_DIR=${dir}`);
+      assert.equal(liveBuild(dir), liveBuild(indexDir));
+    }
+    assert.equal(existsSync(path.join(lockedBuilds, 'reindex.lock')), false, 'the lock is released');
+    assert.equal(corpus.code, 'FOLDER_NOT_READABLE', JSON.stringify(corpus));
+    assert.match(corpus.message!, new RegExp(`^CORPUS_DIR=${lockedCorpus} is not readable by the user running the bot \\(.*EACCES\\)\\. Give that user read permission`));
+    assert.equal(liveBuild(writable), liveBuild(indexDir));
+  } finally {
+    chmodSync(path.join(lockedBuilds, 'builds'), 0o755);
+    chmodSync(lockedIndex, 0o755);
+    for (const page of pages) chmodSync(page, 0o644);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Start-up after a crash
+
+/** A pid that is certainly not running: a child that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid!;
+}
+
+test('at start, a reindex that died is reported with who asked for it, and its lock and .partial folder are removed', async () => {
+  const own = indexCopy('interrupted');
+  const ownConfig = testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: own });
+  const requestedBy = { chatId: 42, messageId: 7 };
+  writeFileSync(path.join(own, 'reindex.lock'), JSON.stringify({ pid: await deadPid(), startedAt: new Date().toISOString(), requestedBy }));
+  mkdirSync(path.join(own, 'builds', '20250101T000000-99999-abcd.partial'));
+  writeFileSync(path.join(own, 'builds', '20250101T000000-99999-abcd.partial', 'chunks.json'), '[{"half');
+  const completed = readdirSync(path.join(own, 'builds')).filter((n) => !n.endsWith('.partial'));
+  const logs: string[] = [];
+  const logger = { debug() {}, info() {}, error() {}, warn: (m: string) => void logs.push(m) };
+  const service = new IndexService(ownConfig, embedder, logger);
+  const liveId = (await loadIndex(own, embedder, 64)).manifest.buildId;
+
+  const snapshot = await service.loadOrBuild(); // the start path recovers first…
+  assert.equal(snapshot.manifest.buildId, liveId, 'the live index still loads, not rebuilt');
+  const report = await service.recoverInterrupted(); // …and the bot, asking after it, still learns
+  assert.deepEqual(report, { interrupted: true, requestedBy, removedPartials: ['20250101T000000-99999-abcd.partial'] });
+  assert.equal(existsSync(path.join(own, 'reindex.lock')), false);
+  assert.deepEqual(readdirSync(path.join(own, 'builds')).sort(), completed.sort(), 'completed builds are kept');
+  assert.match(logs.join('\n'), /A reindex \(pid \d+, started .*, requested by \{"chatId":42,"messageId":7\}\) did not finish: its process is gone\. Removed its lock .*reindex\.lock; the live index was not touched\. Run it again/);
+  assert.match(logs.join('\n'), /Removed .*builds\/20250101T000000-99999-abcd\.partial, left behind by a reindex that did not finish/);
+
+  // The next reindex runs, and records who asked for it while it does.
+  let recorded: unknown;
+  const summary = await service.reindex((p) => {
+    if (p.phase === 'indexing') recorded ??= JSON.parse(readFileSync(path.join(own, 'reindex.lock'), 'utf8')).requestedBy;
+  }, { requestedBy: { chatId: 42, messageId: 8 } });
+  assert.deepEqual(recorded, { chatId: 42, messageId: 8 });
+  assert.equal(service.current().manifest.buildId, summary.manifest.buildId);
+  // Nothing left to clear: nothing is written (INDEX_DIR may be read-only for a serving bot).
+  assert.deepEqual(await recoverInterruptedBuild(own), { interrupted: false, removedPartials: [] });
+});
+
+test('at start, a lock held by a live reindex (this process, or another started before it) leaves everything alone', async () => {
+  const own = indexCopy('live-lock');
+  const partial = path.join(own, 'builds', '20250101T000000-1-abcd.partial');
+  mkdirSync(partial);
+  const held = await acquireLock(own, { chatId: 1 });
+  try {
+    const report = await new IndexService(testConfig({ CORPUS_DIR: corpusDir, INDEX_DIR: own }), embedder).recoverInterrupted();
+    assert.equal(report.interrupted, false);
+    assert.deepEqual(report.removedPartials, []);
+    assert.equal(report.running?.pid, process.pid);
+    assert.deepEqual(report.running?.requestedBy, { chatId: 1 });
+    assert.ok(existsSync(partial) && existsSync(path.join(own, 'reindex.lock')));
+  } finally {
+    await held.release();
+  }
+  // `npm run reindex` in another terminal: a live process that started before its lock was written.
+  const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((resolve) => other.once('spawn', resolve));
+    writeFileSync(path.join(own, 'reindex.lock'), JSON.stringify({ pid: other.pid, startedAt: new Date(Date.now() + 5000).toISOString() }));
+    const report = await recoverInterruptedBuild(own);
+    assert.deepEqual({ ...report, running: report.running?.pid }, { interrupted: false, removedPartials: [], running: other.pid });
+    assert.ok(existsSync(partial) && existsSync(path.join(own, 'reindex.lock')));
+    assert.equal(liveBuild(own), liveBuild(indexDir));
+  } finally {
+    other.kill();
+  }
+});
+
+test('a page with one invalid byte is indexed, and the manifest and the log say what was replaced', async () => {
+  const mixed = path.join(root, 'bad-byte-corpus');
+  cpSync(corpusDir, mixed, { recursive: true });
+  const page = readFileSync(path.join(corpusDir, '000_4b243fa835f211e8.txt'));
+  const cut = page.indexOf(0x0a) + 1; // a character boundary
+  writeFileSync(path.join(mixed, '005_one_bad_byte.txt'), Buffer.concat([page.subarray(0, cut), Buffer.from([0xff]), page.subarray(cut)]));
+  const logs: string[] = [];
+  const logger = { debug() {}, info() {}, error() {}, warn: (m: string) => void logs.push(m) };
+  const { manifest } = await buildIndex({ config: testConfig({ CORPUS_DIR: mixed, INDEX_DIR: path.join(root, 'bad-byte-index') }), logger });
+  assert.equal(manifest.counts.pages, 6);
+  assert.ok(manifest.pages['005_one_bad_byte.txt'].articles > 0);
+  assert.deepEqual(manifest.warnings, [], 'no page was skipped');
+  const reason = '1 invalid UTF-8 byte sequence replaced with U+FFFD; the rest of the page is indexed. To recover those characters, save the page again as UTF-8 and reindex.';
+  assert.deepEqual(manifest.notices, [{ file: '005_one_bad_byte.txt', reason }]);
+  assert.deepEqual(logs, [`005_one_bad_byte.txt: ${reason}`]);
 });
