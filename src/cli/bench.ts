@@ -1,12 +1,18 @@
 // npm run bench: speed and memory on this machine, in one run.
 //  1. cold index build (pages/s, chunks/s) against the bare model's throughput on the same chunks;
 //  2. warm retrieval latency over 200+ questions against one bare query embedding;
-//  3. the same retrieval over synthetic corpora of 10k and 100k chunks (the real chunks
+//  3. the embedding model in its worker thread against the main thread: query latency, throughput,
+//     and how long the main thread's event loop stalls while a build's batches are embedded;
+//  4. the same retrieval over synthetic corpora of 10k and 100k chunks (the real chunks
 //     replicated with variations), and HNSW recall against an exact search at several ef.
 // Options: --sizes 10000,100000  --queries 240
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { text } from 'node:stream/consumers';
+import { fileURLToPath } from 'node:url';
 import { loadCorpus } from '../corpus/index.ts';
 import { OperatorError, runMain } from '../errors.ts';
 import { LocalEmbeddings } from '../index/embeddings.ts';
@@ -23,7 +29,8 @@ export const BENCH_COMMAND = {
   usage: 'Usage: npm run bench [-- --sizes 10000,100000] [--queries 240]',
   about:
     'Build speed, retrieval latency and memory on this machine: a cold build of CORPUS_DIR in a temporary\n' +
-    'directory, warm retrieval, and synthetic corpora of the given sizes. Takes minutes at 100,000 chunks.',
+    'directory, warm retrieval, the embedding worker thread against the main thread, and synthetic corpora\n' +
+    'of the given sizes. Takes minutes at 100,000 chunks.',
   options: {
     sizes: { type: 'integers', value: 'N,N', min: 1, example: '10000,100000', description: 'synthetic corpus sizes in chunks (default 10000,100000)' },
     queries: { type: 'integer', value: 'N', min: 1, max: 100000, example: '240', description: 'how many questions to time (default 240)' },
@@ -39,7 +46,11 @@ async function time<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
   return [value, performance.now() - start];
 }
 
-await runMain(async () => {
+/** Set in the child processes that measure one embedding thread mode each. */
+const PROBE_ENV = 'NEWSBOT_BENCH_THREAD_PROBE';
+
+if (process.env[PROBE_ENV]) await runMain(threadProbe);
+else await runMain(async () => {
   const args = parseCommand(BENCH_COMMAND);
   if (!args) return;
   const sizes = args.values.sizes ?? [10000, 100000];
@@ -103,7 +114,16 @@ await runMain(async () => {
     const embedP50 = quantile(embedTimes, 0.5);
     say(`| seeds (${chunks.length} chunks) | ${ms(quantile(searchTimes, 0.5))} | ${ms(quantile(searchTimes, 0.95))} | ${ms(embedP50)} | ${ms(quantile(embedTimes, 0.95))} | ${(quantile(searchTimes, 0.5) / embedP50).toFixed(2)} | ${ms(quantile(searchOnlyTimes, 0.5))} |`);
 
-    // 3. Synthetic corpora: the real chunks and their vectors, replicated with variations.
+    // 3. The model in its worker thread (the default) against the main thread.
+    const threadRuns: ProbeResult[] = [];
+    for (const thread of ['worker', 'main'] as const) threadRuns.push(await probeThread(thread, { model: settings.model, modelPath: settings.modelPath, texts, questions }));
+    say('');
+    say(`## Embedding thread (${chunks.length} chunks in length-sorted batches of 16, ${questions.length} queries; each mode in a fresh process)`);
+    say('| model runs on | query embedding p50 | p95 | embedDocuments chunks/s | main event loop while embedding the chunks: worst delay | p99 delay |');
+    say('|---|---|---|---|---|---|');
+    for (const r of threadRuns) say(`| ${r.thread} thread (id ${r.threadId}) | ${ms(r.queryP50)} | ${ms(r.queryP95)} | ${r.chunksPerSecond.toFixed(1)} | ${ms(r.worstDelayMs)} | ${ms(r.p99DelayMs)} |`);
+
+    // 4. Synthetic corpora: the real chunks and their vectors, replicated with variations.
     const base = service.current();
     const baseVectors = base.chunks.map((_, label) => base.vectors!.index.getPoint(label));
     const queryVectors = new Map<string, number[]>();
@@ -135,6 +155,59 @@ await runMain(async () => {
     rmSync(indexDir, { recursive: true, force: true });
   }
 });
+
+interface ProbeInput {
+  model: string;
+  modelPath?: string;
+  texts: string[];
+  questions: string[];
+}
+
+interface ProbeResult {
+  thread: 'worker' | 'main';
+  threadId: number;
+  queryP50: number;
+  queryP95: number;
+  chunksPerSecond: number;
+  worstDelayMs: number;
+  p99DelayMs: number;
+}
+
+/** Measures one thread mode in a child process: onnxruntime-node cannot run in two threads of one
+ * process, and a fresh process keeps the two modes from warming each other. */
+async function probeThread(thread: 'worker' | 'main', input: ProbeInput): Promise<ProbeResult> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    env: { ...process.env, [PROBE_ENV]: '1', EMBEDDING_THREAD: thread },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  child.stdin.end(JSON.stringify(input));
+  const [output, code] = await Promise.all([text(child.stdout), new Promise((resolve) => child.on('close', resolve))]);
+  if (code !== 0) throw new Error(`The ${thread}-thread measurement failed (exit code ${code}).`);
+  return { thread, ...JSON.parse(output) };
+}
+
+/** The child side of probeThread: the texts and questions come on stdin, the figures go to stdout. */
+async function threadProbe(): Promise<void> {
+  const input = JSON.parse(await text(process.stdin)) as ProbeInput;
+  const embedder = new LocalEmbeddings({ model: input.model, modelPath: input.modelPath, batchSize: 16 });
+  await embedder.warm();
+  await embedder.embedDocuments(input.texts.slice(0, 32)); // a fresh session's first batches are slower
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const [, documentsMs] = await time(() => embedder.embedDocuments(input.texts));
+  delay.disable();
+  const queryTimes: number[] = [];
+  for (const q of input.questions) queryTimes.push((await time(() => embedder.embedQuery(q)))[1]);
+  const result: Omit<ProbeResult, 'thread'> = {
+    threadId: await embedder.threadId(),
+    queryP50: quantile(queryTimes, 0.5),
+    queryP95: quantile(queryTimes, 0.95),
+    chunksPerSecond: input.texts.length / (documentsMs / 1000),
+    worstDelayMs: delay.max / 1e6,
+    p99DelayMs: delay.percentile(99) / 1e6,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
 
 /** The evaluation questions, then questions made from chunk openings, up to `count`. */
 function benchQuestions(count: number, chunks: Chunk[]): string[] {
