@@ -91,6 +91,8 @@ const schema = z.object({
   INDEX_WATCH_MS: integer(10_000, 50, 3_600_000, 'how often a running bot or chat checks INDEX_DIR for a build made by another process'),
   MAX_QUESTION_CHARS: integer(500, 10, 4000, 'longer questions are refused politely'),
   RATE_LIMIT_PER_MINUTE: integer(10, 1, 1000, 'questions per user per minute'),
+  ANSWER_CONCURRENCY: integer(8, 1, 256, 'questions answered at once (more wait their turn, users taking turns)'),
+  MAX_QUEUED_QUESTIONS: integer(200, 1, 100_000, 'questions waiting for their turn; beyond that users are told the bot is busy'),
   LOG_LEVEL: z
     .enum(['debug', 'info', 'warn', 'error', 'silent'], { errorMap: () => ({ message: 'must be one of debug, info, warn, error, silent' }) })
     .optional()
@@ -115,6 +117,7 @@ export interface Config {
   chunking: { size: number; overlap: number };
   maxQuestionChars: number;
   rateLimitPerMinute: number;
+  queue: { concurrency: number; maxQueued: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -197,6 +200,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     chunking: { size: e.CHUNK_SIZE, overlap: e.CHUNK_OVERLAP },
     maxQuestionChars: e.MAX_QUESTION_CHARS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    queue: { concurrency: e.ANSWER_CONCURRENCY, maxQueued: e.MAX_QUEUED_QUESTIONS },
     logLevel: e.LOG_LEVEL,
   };
 }

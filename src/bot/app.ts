@@ -7,7 +7,11 @@ import type { BotServices, BotState } from './context.ts';
 import { adminComposer } from './handlers/admin.ts';
 import { askComposer } from './handlers/ask.ts';
 import { helpComposer } from './handlers/help.ts';
-import { RateLimiter } from './limits.ts';
+import { fallbackComposer } from './handlers/fallback.ts';
+import { gate } from './handlers/gate.ts';
+import { NoticeLimiter, RateLimiter } from './limits.ts';
+import { Outbox } from './outbox.ts';
+import { sendText } from './send.ts';
 import { TaskQueue } from './tasks.ts';
 
 export interface BotApp {
@@ -29,18 +33,24 @@ export function createBot(services: BotServices): BotApp {
     bot.telegram.options.agent = agent;
     bot.use((ctx, next) => ((ctx.telegram.options.agent = agent), next()));
   }
+  // A user's share of the queue is what the rate limit lets through in a burst.
+  const tasks = new TaskQueue({ ...config.queue, maxPerUser: Math.min(config.queue.maxQueued, Math.max(3, config.rateLimitPerMinute)) });
   const state: BotState = {
     ...services,
     conversations: new ConversationStore(),
     limiter: new RateLimiter(config.rateLimitPerMinute),
-    tasks: new TaskQueue(),
+    // Anything the bot replies to: looser than questions, so that questions meet their own limit.
+    actions: new RateLimiter(config.rateLimitPerMinute * 3),
+    notices: new NoticeLimiter(),
+    tasks,
+    outbox: new Outbox(bot.telegram, logger, { track: (pending) => tasks.track(pending) }),
     stats: { startedAt: Date.now(), questionsAnswered: 0 },
     closing: false,
   };
-  bot.use(helpComposer(state), adminComposer(state), askComposer(state));
-  bot.catch(async (error, ctx) => {
+  bot.use(gate(state), helpComposer(state), adminComposer(state), askComposer(state), fallbackComposer(state));
+  bot.catch((error, ctx) => {
     logger.error(`Update ${ctx.update.update_id} failed: ${(error as Error)?.message ?? String(error)}`);
-    if (ctx.chat) await ctx.reply('抱歉，出了点问题，请稍后再试。').catch(() => {});
+    if (ctx.chat) void sendText(state.outbox, ctx.chat.id, '抱歉，出了点问题，请稍后再试。', {}, 'error notice');
   });
   return { bot, state };
 }

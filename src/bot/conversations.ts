@@ -44,12 +44,20 @@ export class ConversationStore {
     return this.answersByMessage.get(`${chatId}:${messageId}`)?.answer;
   }
 
-  record(key: string, question: string, answer: Answer, chatId: number, messageIds: number[], base?: Turn[]): void {
+  /** Adds a turn to the conversation (after `base`, when the user replied to an older answer),
+   * and, if already known, the messages that carry the answer. Returns the turns, for `remember`. */
+  record(key: string, question: string, answer: Answer, chatId: number, messageIds: number[], base?: Turn[]): Turn[] {
     const turn: Turn = { question: answer.rewrittenQuestion ?? question, answer: answer.text, articleIds: answer.citations.map((c) => c.articleId) };
     const turns = [...(base ?? this.history(key)), turn].slice(-this.options.maxTurns);
     this.conversations.delete(key); // re-insert: Map order doubles as least-recently-used order
     this.conversations.set(key, { turns, updated: this.now() });
     while (this.conversations.size > this.options.maxConversations) this.conversations.delete(this.conversations.keys().next().value!);
+    this.remember(chatId, messageIds, answer, turns);
+    return turns;
+  }
+
+  /** The messages an answer was sent in, once they are delivered (the 查看原文 button, replies). */
+  remember(chatId: number, messageIds: number[], answer: Answer, turns: Turn[]): void {
     for (const id of messageIds) this.answersByMessage.set(`${chatId}:${id}`, { answer, turns });
     while (this.answersByMessage.size > this.options.maxConversations * 4) this.answersByMessage.delete(this.answersByMessage.keys().next().value!);
   }

@@ -52,3 +52,23 @@ export class RateLimiter {
     return bucket;
   }
 }
+
+/** At most one notice of a kind per user per window: a flood of messages must not become a
+ * flood of replies ("too frequent", "busy"). */
+export class NoticeLimiter {
+  private readonly last = new Map<string, number>();
+
+  constructor(
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  allow(userId: number, kind: string): boolean {
+    const key = `${kind}:${userId}`;
+    const now = this.now();
+    if (now - (this.last.get(key) ?? -Infinity) < this.windowMs) return false;
+    if (this.last.size > 10_000) this.last.clear(); // bounded: forgetting only allows one more notice
+    this.last.set(key, now);
+    return true;
+  }
+}

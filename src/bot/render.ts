@@ -12,9 +12,17 @@ export const TELEGRAM_MESSAGE_LIMIT = 4096;
 // and Telegram refuses the message; U+FFFD keeps the rest readable.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+// Bidirectional controls (U+202E reverses the rest of a line): never wanted in Chinese news or
+// questions, and a way to make an echoed question, or the bot's own line, read backwards.
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+export function stripBidi(text: string): string {
+  return text.replace(BIDI_CONTROLS, '');
+}
+
 /** Escapes text for Telegram's HTML parse mode (text content only: this module writes no attributes). */
 export function escapeHtml(text: string): string {
-  return text
+  return stripBidi(text)
     .replace(LONE_SURROGATE, '\uFFFD')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
@@ -27,9 +35,11 @@ const block = (text: string) => escapeHtml(text.replace(/\r\n?/g, '\n').trim());
 const line = (text: string) => escapeHtml(text.replace(/\s+/g, ' ').trim());
 const title = (headline: string) => `《${line(headline) || '无标题'}》`;
 
-/** The messages for one answer: text, notice, 来源 list and, when refusing, 相关报道. */
-export function renderAnswer(answer: Answer): string[] {
+/** The messages for one answer: text, notice, 来源 list and, when refusing, 相关报道; `lead`
+ * is a line above it all (e.g. that an edited question is answered again). */
+export function renderAnswer(answer: Answer, lead?: string): string[] {
   const blocks = [block(answerText(answer)) || '（没有生成回答。）'];
+  if (lead) blocks.unshift(`<i>${block(lead)}</i>`);
   if (answer.notice?.trim()) blocks.push(`<i>${block(answer.notice)}</i>`);
   if (answer.citations.length > 0) {
     blocks.push(['<b>来源</b>', ...answer.citations.map((c) => `[${c.n}] ${title(c.headline)} · ${line(c.file)}`)].join('\n'));

@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import type { Telegraf } from 'telegraf';
 import { EXIT_OPERATOR, EXIT_TEMPORARY, explainFolderError } from '../errors.ts';
 import { createBot, type BotApp } from './app.ts';
+import { sendText } from './send.ts';
 import type { BotServices } from './context.ts';
 import { telegramStartupError, webhookStartError } from './telegram-errors.ts';
 
@@ -44,6 +45,8 @@ export async function startBot(services: BotServices): Promise<RunningBot> {
     logger.warn(`setMyCommands is not available on this Bot API server (carrying on): ${(error as Error).message}`);
   }
   await warnIfUploadsCannotBeSaved(services);
+  await warmModel(services);
+  await reportInterruptedReindex(app);
   let launched: Promise<void> = Promise.resolve();
   if (config.telegram.webhookUrl) {
     const url = new URL(config.telegram.webhookUrl);
@@ -86,9 +89,13 @@ export async function startBot(services: BotServices): Promise<RunningBot> {
       } catch {
         // not running: polling already failed
       }
-      logger.info(`Stopping (${reason}): finishing ${state.tasks.size} answers in flight`);
+      logger.info(`Stopping (${reason}): finishing ${state.tasks.answers} answers in flight and ${state.tasks.size - state.tasks.answers} other messages`);
+      if (state.index.isReindexing) logger.warn('A reindex is running: it is abandoned, and reported to its admin at the next start');
       const drained = await state.tasks.drain(DRAIN_MS);
-      if (!drained) logger.warn(`Stopped with ${state.tasks.size} answers undelivered (the drain's deadline passed)`);
+      if (!drained) {
+        logger.warn(`Stopped with ${state.tasks.answers} answers unfinished (the drain's deadline passed); messages not sent:`);
+        for (const line of state.outbox.waiting()) logger.warn(`  ${line}`);
+      }
       await launched.catch(() => {});
       stoppedResolve();
       return drained;
@@ -112,25 +119,39 @@ export async function startBot(services: BotServices): Promise<RunningBot> {
  * drains, a second shortens the drain, and a hard deadline always exits. The exit code is 0 when
  * every answer in flight was delivered, 75 (temporary) when some were cut off. */
 export async function runBot(services: BotServices): Promise<void> {
-  const running = await startBot(services);
+  const { logger } = services;
+  let running: RunningBot | undefined;
   let drained: Promise<boolean> | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (!running) {
+      // Still connecting or warming the model: nothing is in flight yet.
+      logger.info(`${signal} during start-up: exiting`);
+      process.exit(0);
+    }
     if (drained) {
-      services.logger.warn(`${signal} again: answers in flight get ${SHORT_DRAIN_MS / 1000} s more`);
+      logger.warn(`${signal} again: answers in flight get ${SHORT_DRAIN_MS / 1000} s more`);
       running.state.tasks.shortenDrain(SHORT_DRAIN_MS);
       return;
     }
     drained = running.stop(signal);
-    // Unref'd: it never keeps the process alive, only ends one that something else holds open.
-    setTimeout(() => {
-      services.logger.error(`Still running ${EXIT_DEADLINE_MS / 1000} s after ${signal}: exiting now`);
-      process.exit(EXIT_TEMPORARY);
-    }, EXIT_DEADLINE_MS).unref();
+    exitBy(EXIT_DEADLINE_MS, `Still running ${EXIT_DEADLINE_MS / 1000} s after ${signal}`, logger);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  running = await startBot(services);
   await running.stopped;
   if (drained && !(await drained)) process.exitCode = EXIT_TEMPORARY;
+  // Stopped for any reason (a signal, or polling that failed): whatever still holds the process
+  // open (a socket, a timer) must not keep a bot that answers nothing alive.
+  exitBy(5_000, 'Still running 5 s after the bot stopped', logger);
+}
+
+/** Unref'd: it never keeps the process alive, only ends one that something else holds open. */
+function exitBy(ms: number, why: string, logger: BotServices['logger']): void {
+  setTimeout(() => {
+    logger.error(`${why}: exiting now`);
+    process.exit(process.exitCode ?? EXIT_TEMPORARY);
+  }, ms).unref();
 }
 
 /** Telegram holds getUpdates open until an update arrives; a server that answers at once with
@@ -145,6 +166,42 @@ function slowDownEmptyPolls(bot: Telegraf): void {
     }
     return result;
   }) as typeof bot.telegram.callApi;
+}
+
+export const INTERRUPTED_REINDEX = '上次重建索引没有完成（机器人中途停止），原有索引继续使用。请重新发送 /reindex。';
+export const REBUILT_AT_START = '上次重建索引没有完成（机器人中途停止）；重启时已按当前版面重新建立索引，无需再发送 /reindex。';
+
+/** A reindex that a crash cut short: its admin's progress message would say 生成向量…… forever.
+ * Edit it, and reply to it so that the admin notices; a reindex started elsewhere (npm run
+ * reindex) is told to every admin. */
+async function reportInterruptedReindex({ state }: BotApp): Promise<void> {
+  const report = await state.index.recoverInterrupted().catch(() => undefined); // logged there
+  if (!report?.interrupted) return;
+  const { chatId, messageId } = (report.requestedBy ?? {}) as { chatId?: number; messageId?: number };
+  // Start-up rebuilds an index older than the pages (main.ts): then there is nothing to redo.
+  const rebuilt = Date.parse(state.index.current().manifest.builtAt) >= Date.now() - process.uptime() * 1000;
+  const text = rebuilt ? REBUILT_AT_START : INTERRUPTED_REINDEX;
+  if (typeof chatId === 'number') {
+    if (typeof messageId === 'number') {
+      void state.outbox.send(chatId, 'reindex status', (t) => t.editMessageText(chatId, messageId, undefined, `重建索引已中断。${text}`));
+    }
+    void sendText(state.outbox, chatId, text, { replyTo: messageId }, 'interrupted-reindex notice');
+    return;
+  }
+  for (const admin of state.config.telegram.adminUserIds) void sendText(state.outbox, admin, text, {}, 'interrupted-reindex notice');
+}
+
+/** The first question should not wait for the model to load: load it before taking updates.
+ * A model that cannot load is reported where it is used (answers fall back to keywords). */
+async function warmModel({ embedder, logger }: BotServices): Promise<void> {
+  if (!embedder?.warm) return;
+  const started = Date.now();
+  try {
+    await embedder.warm();
+    logger.info(`Embedding model ready in ${Date.now() - started} ms`);
+  } catch (error) {
+    logger.warn(`The embedding model could not be warmed (answers use keywords until it loads): ${(error as Error).message}`);
+  }
 }
 
 /** Admins' uploads are written into CORPUS_DIR: say at start, not at the first upload, that they

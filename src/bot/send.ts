@@ -1,72 +1,57 @@
-// Sending with Telegram's rules: wait out 429 retry_after, give up quietly on 403 (the user
-// blocked the bot), and let other errors surface to the handler's catch.
-import type { Telegram } from 'telegraf';
+// What handlers send, phrased for them and routed through the outbox: replies, multi-part HTML
+// answers and "typing…". Handlers call these without awaiting; answer tasks await them.
+import type { Message } from 'telegraf/types';
 import type { Logger } from '../log.ts';
+import type { Outbox } from './outbox.ts';
 
-interface TelegramFailure {
-  code?: number;
-  response?: { error_code?: number; parameters?: { retry_after?: number } };
-}
-
-export async function withTelegramRetry<T>(call: () => Promise<T>, logger?: Logger, attempts = 3): Promise<T | undefined> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      const failure = error as TelegramFailure;
-      const code = failure.response?.error_code ?? failure.code;
-      if (code === 429 && attempt < attempts) {
-        const seconds = failure.response?.parameters?.retry_after ?? 1;
-        logger?.warn(`Telegram asked to slow down: retrying in ${seconds} s`);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(seconds, 60) * 1000));
-        continue;
-      }
-      if (code === 403) {
-        logger?.info('A user blocked the bot or left the chat: message not delivered');
-        return undefined;
-      }
-      throw error;
-    }
-  }
-}
-
-export interface SendOptions {
+export interface MessageOptions {
   replyTo?: number;
   threadId?: number;
   keyboard?: { text: string; callback_data: string }[][];
+  html?: boolean;
 }
 
-/** Sends HTML parts in order; the keyboard goes on the last part. Returns the sent message ids. */
-export async function sendHtmlParts(telegram: Telegram, chatId: number, parts: string[], options: SendOptions, logger?: Logger): Promise<number[]> {
-  const ids: number[] = [];
-  for (const [i, html] of parts.entries()) {
-    const last = i === parts.length - 1;
-    const sent = await withTelegramRetry(
-      () =>
-        telegram.sendMessage(chatId, html, {
-          parse_mode: 'HTML',
-          link_preview_options: { is_disabled: true },
-          ...(options.threadId ? { message_thread_id: options.threadId } : {}),
-          ...(options.replyTo && i === 0 ? { reply_parameters: { message_id: options.replyTo, allow_sending_without_reply: true } } : {}),
-          ...(last && options.keyboard ? { reply_markup: { inline_keyboard: options.keyboard } } : {}),
-        }),
-      logger,
-    );
-    if (!sent) break;
-    ids.push(sent.message_id);
-  }
-  return ids;
+/** The options Telegram needs for one message. */
+function extra(options: MessageOptions, first = true, last = true) {
+  return {
+    ...(options.html ? { parse_mode: 'HTML' as const, link_preview_options: { is_disabled: true } } : {}),
+    ...(options.threadId ? { message_thread_id: options.threadId } : {}),
+    ...(options.replyTo && first ? { reply_parameters: { message_id: options.replyTo, allow_sending_without_reply: true } } : {}),
+    ...(last && options.keyboard ? { reply_markup: { inline_keyboard: options.keyboard } } : {}),
+  };
+}
+
+/** One message; resolves with it, or undefined if it could not be delivered (the outbox logs why). */
+export function sendText(outbox: Outbox, chatId: number, text: string, options: MessageOptions = {}, label = 'message'): Promise<Message.TextMessage | undefined> {
+  return outbox.send(chatId, label, (telegram) => telegram.sendMessage(chatId, text, extra(options)));
+}
+
+/** Queues HTML parts together, so that nothing lands between them; the keyboard goes on the
+ * last. Resolves with the sent message ids once all are settled: fewer than the parts if one could
+ * not be delivered, as the rest would read out of context (and are not sent). */
+export async function sendHtmlParts(outbox: Outbox, chatId: number, parts: string[], options: MessageOptions, label = 'answer', logger?: Logger): Promise<number[]> {
+  const ids: (number | undefined)[] = [];
+  const sends = parts.map((html, i) => {
+    const settings = extra({ ...options, html: true }, i === 0, i === parts.length - 1);
+    return outbox.send(chatId, `${label} (part ${i + 1}/${parts.length})`, async (telegram) => {
+      if (i > 0 && ids[i - 1] === undefined) return undefined; // the part before was given up
+      ids[i] = (await telegram.sendMessage(chatId, html, settings)).message_id;
+      return ids[i];
+    });
+  });
+  await Promise.all(sends);
+  const sent = ids.filter((id): id is number => id !== undefined);
+  if (sent.length < parts.length) logger?.warn(`${label} to chat ${chatId}: ${parts.length - sent.length} of ${parts.length} parts not sent`);
+  return sent;
 }
 
 /** Shows "typing…" now and every 4 s until stopped (Telegram clears it after about 5 s). */
-export function keepTyping(telegram: Telegram, chatId: number, threadId?: number, logger?: Logger): () => void {
-  let warned = false;
-  const send = () =>
-    telegram.sendChatAction(chatId, 'typing', threadId ? { message_thread_id: threadId } : undefined).catch((error: Error) => {
-      if (!warned) logger?.debug(`sendChatAction failed (carrying on): ${error.message}`);
-      warned = true;
-    });
-  void send();
+export function keepTyping(outbox: Outbox, chatId: number, threadId?: number): () => void {
+  const send = () => {
+    if (outbox.paused(chatId)) return; // waiting out a 429: typing would only add to it
+    void outbox.send(chatId, 'typing', (telegram) => telegram.sendChatAction(chatId, 'typing', threadId ? { message_thread_id: threadId } : undefined), { kind: 'light', optional: true });
+  };
+  send();
   const timer = setInterval(send, 4000);
   return () => clearInterval(timer);
 }

@@ -1,46 +1,130 @@
-// Work that runs off the update loop: answers take seconds, and Telegraf handles updates batch by
-// batch, so one slow chat would otherwise hold up every other. Per chat, work stays in order.
+// Work that runs off the update loop. Answers take from milliseconds to many seconds, and
+// Telegraf handles updates batch by batch, so nothing heavy is awaited in a handler. Questions
+// wait in one bounded queue: at most `concurrency` run at once, users take turns (the one served
+// longest ago goes next, so one user's flood does not delay everyone else), and a chat's
+// questions are answered in order.
+
+export interface QueueOptions {
+  concurrency: number;
+  /** Questions waiting (not yet running) before `submit` says the queue is full. */
+  maxQueued: number;
+  /** Questions one user may have waiting. */
+  maxPerUser: number;
+}
+
+interface Item {
+  chatId: number;
+  task: () => Promise<void>;
+}
+
+export type Submitted = 'queued' | 'full' | 'user-full';
 
 export class TaskQueue {
-  private readonly tails = new Map<number, Promise<void>>();
-  private readonly running = new Set<Promise<void>>();
+  /** Waiting items per user, in arrival order. */
+  private readonly waiting = new Map<number, Item[]>();
+  /** When each user was last served, as a sequence number. */
+  private readonly lastServed = new Map<number, number>();
+  private served = 0;
+  private queued = 0;
+  private active = 0;
+  private readonly busyChats = new Set<number>();
+  /** Everything not yet settled: running questions, and tracked work such as sends and reindexes. */
+  private readonly running = new Set<Promise<unknown>>();
+  private shortenedTo = Infinity;
+  private draining = 0;
 
-  /** Runs `task` after the chat's earlier tasks; never rejects (tasks catch their own errors). */
-  run(chatId: number, task: () => Promise<void>): Promise<void> {
-    const previous = this.tails.get(chatId) ?? Promise.resolve();
-    const next = previous.then(task, task).catch(() => {});
-    this.tails.set(chatId, next);
-    this.running.add(next);
-    void next.finally(() => {
-      this.running.delete(next);
-      if (this.tails.get(chatId) === next) this.tails.delete(chatId);
-    });
-    return next;
+  constructor(private readonly options: QueueOptions = { concurrency: 8, maxQueued: 200, maxPerUser: 5 }) {}
+
+  /** Queues a question; never rejects (tasks catch their own errors). */
+  submit(userId: number, chatId: number, task: () => Promise<void>): Submitted {
+    const mine = this.waiting.get(userId) ?? [];
+    if (mine.length >= this.options.maxPerUser) return 'user-full';
+    if (this.queued >= this.options.maxQueued) return 'full';
+    mine.push({ chatId, task });
+    this.waiting.set(userId, mine);
+    this.queued++;
+    this.dispatch();
+    return 'queued';
   }
 
+  /** Counts work that runs outside the queue (sends, a reindex) until it settles, so that a
+   * drain waits for it too. */
+  track(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => {},
+      () => {},
+    );
+    this.running.add(settled);
+    void settled.finally(() => this.running.delete(settled));
+  }
+
+  /** Questions waiting, running and tracked work. */
   get size(): number {
-    return this.running.size;
+    return this.queued + this.running.size;
   }
 
-  private drainDeadline = Infinity;
+  get waitingCount(): number {
+    return this.queued;
+  }
+
+  /** Questions waiting or being answered. */
+  get answers(): number {
+    return this.queued + this.active;
+  }
+
+  private dispatch(): void {
+    while (this.active < this.options.concurrency) {
+      const next = this.takeNext();
+      if (!next) return;
+      this.active++;
+      this.busyChats.add(next.chatId);
+      const run = next.task().catch(() => {});
+      this.track(run);
+      void run.finally(() => {
+        this.active--;
+        this.busyChats.delete(next.chatId);
+        this.dispatch();
+      });
+    }
+  }
+
+  /** Of the users whose next question's chat is free, the one served longest ago (or never):
+   * round robin that also remembers users whose queue emptied and refilled. */
+  private takeNext(): Item | undefined {
+    let chosen: number | undefined;
+    for (const [userId, items] of this.waiting) {
+      if (this.busyChats.has(items[0].chatId)) continue;
+      if (chosen === undefined || (this.lastServed.get(userId) ?? -1) < (this.lastServed.get(chosen) ?? -1)) chosen = userId;
+    }
+    if (chosen === undefined) return undefined;
+    const items = this.waiting.get(chosen)!;
+    const item = items.shift()!;
+    if (items.length === 0) this.waiting.delete(chosen);
+    this.queued--;
+    if (this.lastServed.size > 10_000) this.lastServed.clear(); // bounded; forgetting only resets turns
+    this.lastServed.set(chosen, ++this.served);
+    return item;
+  }
 
   /** Waits for everything in flight (and what it queues), up to `timeoutMs` or a shorter
    * deadline set meanwhile by `shortenDrain`. */
   async drain(timeoutMs: number): Promise<boolean> {
-    this.drainDeadline = Math.min(this.drainDeadline, Date.now() + timeoutMs);
-    while (this.running.size > 0 && Date.now() < this.drainDeadline) {
+    const deadline = Date.now() + timeoutMs;
+    const ends = () => Math.min(deadline, this.shortenedTo);
+    this.draining++;
+    while (this.size > 0 && Date.now() < ends()) {
       let timer: NodeJS.Timeout | undefined;
       // Wakes at least every 100 ms, so that a shortened deadline takes effect.
-      const slice = Math.min(100, this.drainDeadline - Date.now());
+      const slice = Math.min(100, ends() - Date.now());
       await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (timer = setTimeout(r, slice)))]);
       clearTimeout(timer); // or it would hold the process open until the deadline
     }
-    this.drainDeadline = Infinity;
-    return this.running.size === 0;
+    if (--this.draining === 0) this.shortenedTo = Infinity;
+    return this.size === 0;
   }
 
-  /** A drain under way ends within `timeoutMs` (a second Ctrl-C). */
+  /** Drains under way end within `timeoutMs` (a second Ctrl-C). */
   shortenDrain(timeoutMs: number): void {
-    this.drainDeadline = Math.min(this.drainDeadline, Date.now() + timeoutMs);
+    this.shortenedTo = Math.min(this.shortenedTo, Date.now() + timeoutMs);
   }
 }

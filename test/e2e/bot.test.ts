@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { startBot, type RunningBot } from '../../src/bot/run.ts';
-import { createServices } from '../../src/cli/shared.ts';
-import { createLogger, silentLogger } from '../../src/log.ts';
+import type { RunningBot } from '../../src/bot/run.ts';
+import { startTestBot } from '../helpers/bot.ts';
 import { testConfig } from '../helpers/config.ts';
 import { startFakeOpenAI, type ChatRequest } from '../helpers/fake-openai.ts';
 import { BOT_ID, BOT_USERNAME, botEnv, startTelegram, type SentMessage } from '../helpers/telegram.ts';
@@ -44,11 +43,7 @@ const config = testConfig({
   LLM_MAX_RETRIES: '0',
   MAX_QUESTION_CHARS: '200',
 });
-// TEST_BOT_LOG=1 shows the bot's own log while debugging a failure.
-const logger = process.env.TEST_BOT_LOG ? createLogger('debug') : silentLogger;
-const services = await createServices(config, logger);
-await services.index.loadOrBuild();
-const running: RunningBot = await startBot({ ...services, logger });
+const running: RunningBot = await startTestBot(config);
 after(async () => {
   await running.stop('test end');
   await telegram.stop();
@@ -130,18 +125,18 @@ test('in a group: silence without a mention; a mention, a reply to the bot and /
 });
 
 test('a non-admin /reindex is refused and the index is unchanged', async () => {
-  const before = services.index.current().manifest.buildId;
+  const before = running.state.index.current().manifest.buildId;
   const dave = telegram.client({ userId: 1004 });
   await dave.sendCommand(dave.makeCommand('/reindex'));
   const [reply] = await telegram.botMessages(1004);
   assert.match(reply.message.text, /只有管理员可以使用/);
   await dave.sendCommand(dave.makeCommand('/stats'));
   assert.match((await telegram.botMessages(1004))[0].message.text, /只有管理员可以使用/);
-  assert.equal(services.index.current().manifest.buildId, before);
+  assert.equal(running.state.index.current().manifest.buildId, before);
 });
 
 test('an admin /reindex rebuilds while questions keep being answered, and reports by editing one message', async () => {
-  const before = services.index.current().manifest.buildId;
+  const before = running.state.index.current().manifest.buildId;
   const admin = telegram.client({ userId: ADMIN });
   const eve = telegram.client({ userId: 1005 });
   await admin.sendCommand(admin.makeCommand('/reindex'));
@@ -153,9 +148,9 @@ test('an admin /reindex rebuilds while questions keep being answered, and report
   const [answer] = await telegram.botMessages(1005);
   assert.match(visible(answer), /惠工商城/);
   const deadline = Date.now() + 60_000;
-  while (services.index.current().manifest.buildId === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (running.state.index.current().manifest.buildId === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await running.state.tasks.drain(10_000);
-  assert.notEqual(services.index.current().manifest.buildId, before);
+  assert.notEqual(running.state.index.current().manifest.buildId, before);
   const edited = telegram.allBotMessages().find((m) => m.messageId === status.messageId)!;
   assert.match(edited.message.text, /索引已更新：6 个版面、50 篇报道、\d+ 个片段，用时 [\d.]+ 秒/);
   await admin.sendCommand(admin.makeCommand('/stats'));

@@ -1,5 +1,7 @@
-// The Bot API emulator (telegram-test-api) on 127.0.0.1, with the two things it lacks for our
-// tests: getFile and file downloads, served from files the test registers.
+// The Bot API emulator (telegram-test-api) on 127.0.0.1, with what it lacks for our tests:
+// getFile and file downloads, served from files the test registers; a log of every Bot API call;
+// faults per chat (slow answers, 429 flood control) injected at the network boundary; and raw
+// updates (edited messages) the emulator cannot produce.
 import type { AddressInfo } from 'node:net';
 import { TelegramServer } from 'telegram-test-api/lib/telegramServer.js';
 
@@ -25,6 +27,19 @@ export interface SentMessage {
 
 type Client = ReturnType<TelegramServer['getClient']>;
 
+/** What the bot asked of the Bot API: method, chat, when (ms since epoch) and the status sent back. */
+export interface ApiCall {
+  method: string;
+  chatId?: string;
+  at: number;
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** A fault for one chat's calls: answer after `delayMs`, or refuse with 429 and `retryAfter`
+ * seconds (as Telegram's flood control does) until that window has passed, `times` windows in all. */
+export type Fault = { delayMs: number; methods?: string[] } | { retryAfter: number; times?: number; methods?: string[] };
+
 export interface TelegramHarness {
   apiRoot: string;
   server: TelegramServer;
@@ -38,6 +53,12 @@ export interface TelegramHarness {
   /** Waits until the bot has fetched every user message. */
   delivered(): Promise<void>;
   addFile(fileId: string, content: Buffer): void;
+  /** Every Bot API call so far (getUpdates excluded). */
+  calls(): ApiCall[];
+  /** Sets or clears (undefined) a fault on a chat's calls. */
+  fault(chatId: number, fault: Fault | undefined): void;
+  /** Queues a raw update (e.g. `edited_message`) for the bot's next getUpdates. */
+  injectUpdate(update: Record<string, unknown>): number;
   stop(): Promise<void>;
 }
 
@@ -47,7 +68,7 @@ export async function startTelegram(): Promise<TelegramHarness> {
   const server = new TelegramServer({ host: '127.0.0.1', port: 1, storeTimeout: 600 });
   const files = new Map<string, Buffer>();
   // Routes the emulator lacks, placed before its catch-all "method not supported" route.
-  const app = (server as unknown as { webServer: { get: Function; post: Function; _router: { stack: { route?: { path: string } }[] } } }).webServer;
+  const app = (server as unknown as { webServer: { get: Function; post: Function; use: Function; _router: { stack: { route?: { path: string } }[] } } }).webServer;
   app.post('/bot:token/getFile', (req: { body: { file_id: string } }, res: { json: Function; status: Function }) => {
     const id = req.body.file_id;
     if (!files.has(id)) return res.status(400).json({ ok: false, error_code: 400, description: 'Bad Request: invalid file_id' });
@@ -58,12 +79,22 @@ export async function startTelegram(): Promise<TelegramHarness> {
     if (!body) return res.status(404).end();
     res.status(200).end(body);
   });
+  const calls: ApiCall[] = [];
+  const faults = new Map<string, Fault & { windowEnds?: number; windows?: number }>();
+  app.use(networkBoundary(calls, faults));
   const stack = app._router.stack;
+  // Before every route: faults apply to the emulator's own methods too.
+  const firstRoute = stack.findIndex((layer) => layer.route);
+  stack.splice(firstRoute, 0, stack.pop()!);
   const catchAll = stack.findIndex((layer) => layer.route?.path === '/bot:token/:method');
   if (catchAll >= 0) {
     const added = stack.splice(stack.length - 2, 2);
     stack.splice(catchAll, 0, ...added);
   }
+  // The emulator only produces messages and button presses; anything else is served from here.
+  const injected: Record<string, unknown>[] = [];
+  const getUpdates = server.getUpdates.bind(server);
+  server.getUpdates = (token: string) => [...getUpdates(token), ...injected.splice(0)] as never;
   server.config.port = 0;
   await server.start();
   const { port } = (server as unknown as { server: { address(): AddressInfo } }).server.address();
@@ -104,8 +135,43 @@ export async function startTelegram(): Promise<TelegramHarness> {
       }
     },
     addFile: (fileId, content) => void files.set(fileId, content),
+    calls: () => [...calls],
+    fault: (chatId, fault) => void (fault ? faults.set(String(chatId), { ...fault }) : faults.delete(String(chatId))),
+    injectUpdate: (update) => {
+      const internal = server as unknown as { updateId: number };
+      const id = internal.updateId++;
+      injected.push({ update_id: id, ...update });
+      return id;
+    },
     stop: async () => {
       await server.stop();
     },
+  };
+}
+
+type Request = { path: string; body?: Record<string, unknown> };
+type Response = { statusCode: number; status(code: number): Response; json(body: unknown): void; on(event: string, listener: () => void): void };
+
+/** Logs each Bot API call and applies the chat's fault, if any, before the emulator sees it. */
+function networkBoundary(calls: ApiCall[], faults: Map<string, Fault & { windowEnds?: number; windows?: number }>) {
+  return (req: Request, res: Response, next: () => void) => {
+    const method = /^\/bot[^/]+\/(\w+)/.exec(req.path)?.[1];
+    if (!method || method === 'getUpdates') return next();
+    const chatId = req.body?.chat_id === undefined ? undefined : String(req.body.chat_id);
+    const call: ApiCall = { method, chatId, at: Date.now(), status: 0, body: { ...req.body } };
+    calls.push(call);
+    res.on('finish', () => (call.status = res.statusCode));
+    const fault = chatId === undefined ? undefined : faults.get(chatId);
+    if (!fault || (fault.methods && !fault.methods.includes(method))) return next();
+    if ('delayMs' in fault) return void setTimeout(next, fault.delayMs);
+    const now = Date.now();
+    const inWindow = fault.windowEnds !== undefined && now < fault.windowEnds;
+    if (!inWindow) {
+      if ((fault.windows ?? 0) >= (fault.times ?? Infinity)) return next();
+      fault.windowEnds = now + fault.retryAfter * 1000;
+      fault.windows = (fault.windows ?? 0) + 1;
+    }
+    const retryAfter = Math.ceil((fault.windowEnds! - now) / 1000);
+    res.status(429).json({ ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } });
   };
 }

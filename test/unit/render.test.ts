@@ -229,3 +229,8 @@ test('a partial answer shows what is not reported first, in Telegram and in the 
   const said = answer({ text: '报道没有给出实际数量。只提到计划1000间以上[1]。', coverage: 'none', notReported: ['实际数量'] });
   assert.match(renderAnswer(said)[0], /^报道没有给出实际数量。只提到/);
 });
+
+test('bidirectional controls are stripped from every escaped text, and nothing else is', () => {
+  assert.equal(escapeHtml('\u202E问题\u2066<b>\u200F'), '问题&lt;b&gt;');
+  assert.equal(escapeHtml('邓州 · “爱心早餐” 1,000元'), '邓州 · “爱心早餐” 1,000元');
+});

@@ -9,11 +9,9 @@ import { explainFolderError, isOperatorError, OperatorError, type OperatorErrorC
 import type { BuildProgress } from '../../index/store.ts';
 import type { BotState } from '../context.ts';
 import { escapeHtml } from '../render.ts';
-import { withTelegramRetry } from '../send.ts';
+import { sendText, type MessageOptions } from '../send.ts';
 
 const NOT_ADMIN = '抱歉，这个命令只有管理员可以使用。';
-/** A queue of its own: no chat id is this small. */
-const REINDEX_QUEUE = Number.MIN_SAFE_INTEGER;
 const PHASES: Record<BuildProgress['phase'], string> = {
   reading: '读取版面',
   embedding: '生成向量',
@@ -61,119 +59,136 @@ export function adminComposer(state: BotState): Composer<Context> {
   const composer = new Composer<Context>();
   const pending = new Map<string, PendingUpload>();
   const isAdmin = (ctx: Context) => ctx.from !== undefined && state.config.telegram.adminUserIds.includes(ctx.from.id);
+  const say = (ctx: Context, text: string, label = 'admin reply', extra: MessageOptions = {}) => sendText(state.outbox, ctx.chat!.id, text, extra, label);
 
-  // Claimed before the first await: Telegraf handles a batch of updates concurrently, so two
-  // /reindex commands can arrive together.
+  // Claimed at once: Telegraf handles a batch of updates concurrently, so two /reindex commands
+  // can arrive together.
   let reindexClaimed = false;
-  composer.command('reindex', async (ctx) => {
-    if (!isAdmin(ctx)) return void (await ctx.reply(NOT_ADMIN));
-    if (reindexClaimed || state.index.isReindexing) return void (await ctx.reply('正在重建索引，请等这一次完成后再试。'));
+  composer.command('reindex', (ctx) => {
+    if (!isAdmin(ctx)) return void say(ctx, NOT_ADMIN);
+    if (reindexClaimed || state.index.isReindexing) return void say(ctx, '正在重建索引，请等这一次完成后再试。');
     reindexClaimed = true;
-    let status;
-    try {
-      status = await ctx.reply('开始重建索引……');
-    } catch (error) {
-      reindexClaimed = false;
-      throw error;
-    }
-    let lastEdit = 0;
-    let lastText = status.text;
-    const edit = async (text: string, force = false) => {
-      if (text === lastText || (!force && Date.now() - lastEdit < 1500)) return;
-      lastEdit = Date.now();
-      lastText = text;
-      await withTelegramRetry(() => ctx.telegram.editMessageText(ctx.chat.id, status.message_id, undefined, text), state.logger).catch((error: Error) =>
-        state.logger.warn(`Could not edit the reindex status message: ${error.message}`),
-      );
-    };
-    // Off the update loop and outside this chat's question queue: questions, here too, keep
-    // being answered from the old index meanwhile.
-    void state.tasks.run(REINDEX_QUEUE, async () => {
-      try {
-        const summary = await state.index.reindex((p) => {
-          const share = p.total > 0 && p.phase === 'embedding' ? ` ${p.done}/${p.total}` : '';
-          void edit(`正在重建索引：${PHASES[p.phase]}${share}……`);
-        });
-        const { counts } = summary.manifest;
-        await edit(
-          `索引已更新：${counts.pages} 个版面、${counts.articles} 篇报道、${counts.chunks} 个片段，用时 ${summary.seconds.toFixed(1)} 秒` +
-            `（复用 ${counts.reusedVectors} 个向量${summary.manifest.warnings.length ? `，跳过 ${summary.manifest.warnings.length} 个无法读取的文件` : ''}）。` +
-            (summary.denseNotice ? '\n注意：嵌入模型不可用，本次只建立了关键词索引。' : ''),
-          true,
-        );
-      } catch (error) {
-        state.logger.error(`Reindex requested in chat ${ctx.chat.id} failed: ${(error as Error).message}`);
-        const reason = adminReason(error);
-        await edit(`重建索引失败，原有索引继续使用。原因：${reason}`, true);
-      } finally {
-        reindexClaimed = false;
-      }
-    });
+    // Off the update loop: questions, here too, keep being answered from the old index meanwhile.
+    // Not waited for at shutdown: a build cut short is cleared and told to the admin at start.
+    void reindex(state, ctx.chat.id).finally(() => (reindexClaimed = false));
   });
 
-  composer.command('stats', async (ctx) => {
-    if (!isAdmin(ctx)) return void (await ctx.reply(NOT_ADMIN));
-    const snapshot = state.index.current();
-    const { manifest } = snapshot;
-    const uptime = Math.round((Date.now() - state.stats.startedAt) / 1000);
-    const lines = [
-      '<b>运行状态</b>',
-      `索引：${manifest.counts.pages} 个版面 · ${manifest.counts.articles} 篇报道 · ${manifest.counts.chunks} 个片段`,
-      `嵌入模型：${escapeHtml(manifest.embedding ? `${manifest.embedding.model}（${manifest.embedding.dimension} 维）` : '不可用（仅关键词检索）')}`,
-      `回答方式：${escapeHtml(state.answerer.mode === 'llm' ? `大模型 ${state.config.llm?.model ?? ''}` : '摘录式（未配置大模型）')}`,
-      `索引构建于：${escapeHtml(manifest.builtAt.replace('T', ' ').replace(/\..+/, ' UTC'))}（代码版本 ${escapeHtml(manifest.codeVersion)}）`,
-      `运行时间：${Math.floor(uptime / 3600)} 小时 ${Math.floor((uptime % 3600) / 60)} 分 ${uptime % 60} 秒`,
-      `已回答问题：${state.stats.questionsAnswered}`,
-      state.index.isReindexing ? '正在重建索引。' : '',
-    ].filter(Boolean);
-    await ctx.reply(lines.join('\n'), { parse_mode: 'HTML' });
+  composer.command('stats', (ctx) => {
+    if (!isAdmin(ctx)) return void say(ctx, NOT_ADMIN);
+    void say(ctx, statsHtml(state), '/stats', { html: true });
   });
 
-  composer.on('document', async (ctx) => {
-    if (!isAdmin(ctx)) return void (await ctx.reply('抱歉，只有管理员可以上传版面文件。'));
-    const document = ctx.message.document;
-    const name = safePageName(document.file_name ?? '');
-    if (!name) return void (await ctx.reply('只接受 .txt 或 .md 格式的版面文件，文件名请使用字母、数字或汉字。'));
-    const limit = state.config.maxPageBytes;
-    if ((document.file_size ?? 0) > limit) return void (await ctx.reply(`文件太大（${document.file_size} 字节），上限是 ${limit} 字节。`));
-    let bytes: Buffer;
-    try {
-      const link = await ctx.telegram.getFileLink(document.file_id);
-      const response = await fetch(link, { signal: AbortSignal.timeout(30_000) });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      bytes = Buffer.from(await response.arrayBuffer());
-    } catch (error) {
-      state.logger.warn(`Could not download document ${document.file_name}: ${(error as Error).message}`);
-      return void (await ctx.reply('下载文件失败，请稍后重新发送。'));
-    }
-    if (bytes.length > limit) return void (await ctx.reply(`文件太大（${bytes.length} 字节），上限是 ${limit} 字节。`));
-    const decoded = decodePage(bytes);
-    if ('reason' in decoded || !decoded.text.trim()) return void (await ctx.reply('无法读取这个文件：请发送 UTF-8 或 GBK 编码、内容不为空的文本版面。'));
-    if (existsSync(path.join(state.config.corpusDir, name))) {
-      const id = randomBytes(6).toString('hex');
-      pending.set(id, { name, bytes, userId: ctx.from.id });
-      if (pending.size > 50) pending.delete(pending.keys().next().value!);
-      await ctx.reply(`语料中已有同名版面 ${name}，要覆盖吗？`, {
-        reply_markup: { inline_keyboard: [[{ text: '覆盖', callback_data: `upload:yes:${id}` }, { text: '取消', callback_data: `upload:no:${id}` }]] },
-      });
-      return;
-    }
-    if (!(await savePage(state, name, bytes, ctx))) return;
-    await ctx.reply(`已保存版面 ${name}（${decoded.encoding === 'utf-8' ? 'UTF-8' : 'GBK/GB18030'}）。发送 /reindex 更新索引。`);
+  composer.on('document', (ctx) => {
+    if (!isAdmin(ctx)) return void say(ctx, '抱歉，只有管理员可以上传版面文件。');
+    // The download and the write happen off the update loop.
+    state.tasks.track(receivePage(state, ctx, ctx.message.document, pending));
   });
 
-  composer.action(/^upload:(yes|no):([0-9a-f]+)$/, async (ctx) => {
+  composer.action(/^upload:(yes|no):([0-9a-f]+)$/, (ctx) => {
     const [, choice, id] = ctx.match;
     const upload = pending.get(id);
-    if (!upload || !isAdmin(ctx) || ctx.from?.id !== upload.userId) return void (await ctx.answerCbQuery('这个操作已失效。'));
+    const valid = upload !== undefined && isAdmin(ctx) && ctx.from?.id === upload.userId;
+    void state.outbox.send(ctx.chat!.id, 'button answer', () => ctx.answerCbQuery(valid ? undefined : '这个操作已失效。'), { kind: 'light' });
+    if (!valid) return;
     pending.delete(id);
-    await ctx.answerCbQuery();
-    if (choice === 'no') return void (await ctx.editMessageText(`已取消，${upload.name} 保持不变。`));
-    if (!(await savePage(state, upload.name, upload.bytes, ctx))) return;
-    await ctx.editMessageText(`已覆盖版面 ${upload.name}。发送 /reindex 更新索引。`);
+    const edit = (text: string) => void state.outbox.send(ctx.chat!.id, 'upload status', () => ctx.editMessageText(text));
+    if (choice === 'no') return edit(`已取消，${upload.name} 保持不变。`);
+    state.tasks.track(
+      savePage(state, upload.name, upload.bytes, ctx).then((saved) => saved && edit(`已覆盖版面 ${upload.name}。发送 /reindex 更新索引。`)),
+    );
   });
 
   return composer;
+}
+
+/** Rebuilds the index, reporting progress by editing one message (at most every 1.5 s). */
+async function reindex(state: BotState, chatId: number): Promise<void> {
+  const status = await sendText(state.outbox, chatId, '开始重建索引……', {}, 'reindex status');
+  let lastEdit = 0;
+  let lastText = status?.text;
+  const edit = (text: string, force = false) => {
+    if (!status) return force ? sendText(state.outbox, chatId, text, {}, 'reindex status') : Promise.resolve();
+    if (text === lastText || (!force && Date.now() - lastEdit < 1500)) return Promise.resolve();
+    lastEdit = Date.now();
+    lastText = text;
+    return state.outbox.send(chatId, 'reindex status', (telegram) => telegram.editMessageText(chatId, status.message_id, undefined, text));
+  };
+  try {
+    const requestedBy = status ? { chatId, messageId: status.message_id } : { chatId };
+    const summary = await state.index.reindex((p) => {
+      const share = p.total > 0 && p.phase === 'embedding' ? ` ${p.done}/${p.total}` : '';
+      void edit(`正在重建索引：${PHASES[p.phase]}${share}……`);
+    }, { requestedBy });
+    const { counts } = summary.manifest;
+    await edit(
+      `索引已更新：${counts.pages} 个版面、${counts.articles} 篇报道、${counts.chunks} 个片段，用时 ${summary.seconds.toFixed(1)} 秒` +
+        `（复用 ${counts.reusedVectors} 个向量${summary.manifest.warnings.length ? `，跳过 ${summary.manifest.warnings.length} 个无法读取的文件` : ''}` +
+        `${summary.manifest.notices?.length ? `，${summary.manifest.notices.length} 个版面中的少量乱码已替换为 �` : ''}）。` +
+        (summary.denseNotice ? '\n注意：嵌入模型不可用，本次只建立了关键词索引。' : ''),
+      true,
+    );
+  } catch (error) {
+    state.logger.error(`Reindex requested in chat ${chatId} failed: ${(error as Error).message}`);
+    await edit(`重建索引失败，原有索引继续使用。原因：${adminReason(error)}`, true);
+  }
+}
+
+function statsHtml(state: BotState): string {
+  const { manifest } = state.index.current();
+  const uptime = Math.round((Date.now() - state.stats.startedAt) / 1000);
+  return [
+    '<b>运行状态</b>',
+    `索引：${manifest.counts.pages} 个版面 · ${manifest.counts.articles} 篇报道 · ${manifest.counts.chunks} 个片段`,
+    `嵌入模型：${escapeHtml(manifest.embedding ? `${manifest.embedding.model}（${manifest.embedding.dimension} 维）` : '不可用（仅关键词检索）')}`,
+    `回答方式：${escapeHtml(state.answerer.mode === 'llm' ? `大模型 ${state.config.llm?.model ?? ''}` : '摘录式（未配置大模型）')}`,
+    `索引构建于：${escapeHtml(manifest.builtAt.replace('T', ' ').replace(/\..+/, ' UTC'))}（代码版本 ${escapeHtml(manifest.codeVersion)}）`,
+    `运行时间：${Math.floor(uptime / 3600)} 小时 ${Math.floor((uptime % 3600) / 60)} 分 ${uptime % 60} 秒`,
+    `已回答问题：${state.stats.questionsAnswered}；排队中：${state.tasks.waitingCount}`,
+    state.outbox.failures.gaveUp || state.outbox.failures.blocked
+      ? `未送达消息：${state.outbox.failures.gaveUp}（另有 ${state.outbox.failures.blocked} 条因用户屏蔽）`
+      : '',
+    state.index.isReindexing ? '正在重建索引。' : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+type Document = { file_id: string; file_name?: string; file_size?: number };
+
+/** Checks, downloads and saves an admin's page, or asks before overwriting one of the same name. */
+async function receivePage(state: BotState, ctx: Context, document: Document, pending: Map<string, PendingUpload>): Promise<void> {
+  const say = (text: string, extra: MessageOptions = {}) => sendText(state.outbox, ctx.chat!.id, text, extra, 'upload reply');
+  const name = safePageName(document.file_name ?? '');
+  if (!name) return void say('只接受 .txt 或 .md 格式的版面文件，文件名请使用字母、数字或汉字。');
+  const limit = state.config.maxPageBytes;
+  if ((document.file_size ?? 0) > limit) return void say(`文件太大（${document.file_size} 字节），上限是 ${limit} 字节。`);
+  const bytes = await download(state, ctx.chat!.id, document);
+  if (!bytes) return void say('下载文件失败，请稍后重新发送。');
+  if (bytes.length > limit) return void say(`文件太大（${bytes.length} 字节），上限是 ${limit} 字节。`);
+  const decoded = decodePage(bytes);
+  if ('reason' in decoded || !decoded.text.trim()) return void say('无法读取这个文件：请发送 UTF-8 或 GBK 编码、内容不为空的文本版面。');
+  if (existsSync(path.join(state.config.corpusDir, name))) {
+    const id = randomBytes(6).toString('hex');
+    pending.set(id, { name, bytes, userId: ctx.from!.id });
+    if (pending.size > 50) pending.delete(pending.keys().next().value!);
+    const keyboard = [[{ text: '覆盖', callback_data: `upload:yes:${id}` }, { text: '取消', callback_data: `upload:no:${id}` }]];
+    return void say(`语料中已有同名版面 ${name}，要覆盖吗？`, { keyboard });
+  }
+  if (!(await savePage(state, name, bytes, ctx))) return;
+  void say(`已保存版面 ${name}（${decoded.encoding === 'utf-8' ? 'UTF-8' : 'GBK/GB18030'}）。发送 /reindex 更新索引。`);
+}
+
+async function download(state: BotState, chatId: number, document: Document): Promise<Buffer | undefined> {
+  try {
+    const link = await state.outbox.send(chatId, 'file link', (telegram) => telegram.getFileLink(document.file_id), { kind: 'light' });
+    if (!link) throw new Error('no file link');
+    const response = await fetch(link, { signal: AbortSignal.timeout(30_000) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return Buffer.from(await response.arrayBuffer());
+  } catch (error) {
+    state.logger.warn(`Could not download document ${document.file_name}: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 /** Written beside the target and renamed into place: a half-written page is never read. A
@@ -189,7 +204,7 @@ async function savePage(state: BotState, name: string, bytes: Buffer, ctx: Conte
     await rm(temporary, { force: true }).catch(() => {});
     const explained = explainFolderError(error, { CORPUS_DIR: { dir: corpusDir, need: 'write' } });
     state.logger.error(`Could not save the uploaded page ${name}: ${(explained as Error).message}`);
-    await ctx.reply(`无法保存版面 ${name}：${adminReason(explained)}`);
+    void sendText(state.outbox, ctx.chat!.id, `无法保存版面 ${name}：${adminReason(explained)}`, {}, 'upload reply');
     return false;
   }
   state.logger.info(`Saved uploaded page ${name} (${bytes.length} bytes)`);

@@ -4,8 +4,8 @@ import type { Message, MessageEntity } from 'telegraf/types';
 import type { Turn } from '../../answer/types.ts';
 import { ConversationStore } from '../conversations.ts';
 import type { BotState } from '../context.ts';
-import { renderAnswer, renderSources } from '../render.ts';
-import { keepTyping, sendHtmlParts } from '../send.ts';
+import { renderAnswer, renderSources, stripBidi } from '../render.ts';
+import { keepTyping, sendHtmlParts, sendText } from '../send.ts';
 
 export const SOURCES_BUTTON = { text: '查看原文', callback_data: 'sources' };
 
@@ -29,89 +29,101 @@ export function stripMention(text: string, username: string): string {
 export function askComposer(state: BotState): Composer<Context> {
   const composer = new Composer<Context>();
 
-  composer.command('ask', async (ctx) => {
+  composer.command('ask', (ctx) => {
     const question = stripMention(ctx.message.text.replace(/^\/ask(@\w+)?/i, ''), ctx.botInfo.username);
-    await ask(ctx, state, question, ctx.message);
+    ask(ctx, state, question, ctx.message);
   });
 
-  composer.command('new', async (ctx) => {
-    state.conversations.reset(ConversationStore.key(ctx.chat.id, threadOf(ctx.message)));
-    await ctx.reply('好的，开始新话题。');
+  composer.command('new', (ctx) => {
+    const threadId = threadOf(ctx.message);
+    state.conversations.reset(ConversationStore.key(ctx.chat.id, threadId));
+    void sendText(state.outbox, ctx.chat.id, '好的，开始新话题。', { threadId }, '/new reply');
   });
 
-  composer.on('text', async (ctx, next) => {
+  composer.on('text', (ctx, next) => {
     const message = ctx.message;
     if (message.text.startsWith('/')) return next(); // other commands: not questions
-    const { username, id: botId } = ctx.botInfo;
+    const question = addressedQuestion(ctx, state, message);
+    if (question === undefined) return; // a group message not for us
     const repliedTo = message.reply_to_message;
-    const replyToBot = repliedTo?.from?.id === botId;
-    if (isGroup(ctx) && !replyToBot && !mentionsBot(message.text, message.entities, username, botId)) return; // not for us
-    const history = replyToBot && repliedTo ? state.conversations.historyAt(ctx.chat.id, repliedTo.message_id) : undefined;
-    await ask(ctx, state, stripMention(message.text, username), message, history);
+    const history = repliedTo?.from?.id === ctx.botInfo.id ? state.conversations.historyAt(ctx.chat.id, repliedTo.message_id) : undefined;
+    ask(ctx, state, question, message, history);
   });
 
-  composer.action('sources', async (ctx) => {
+  // An edited question is answered again: people edit to fix a typo or sharpen the question, and
+  // the first answer was to the old text. Edits pass the same rate limit as new messages.
+  composer.on('edited_message', (ctx, next) => {
+    const message = ctx.editedMessage;
+    if (!('text' in message) || message.text.startsWith('/')) return next();
+    const question = addressedQuestion(ctx, state, message);
+    if (question === undefined) return;
+    ask(ctx, state, question, message, undefined, '（按修改后的问题重新回答）');
+  });
+
+  composer.action('sources', (ctx) => {
     const message = ctx.callbackQuery.message;
     const answer = message && ctx.chat ? state.conversations.answerAt(ctx.chat.id, message.message_id) : undefined;
-    if (!answer) {
-      await ctx.answerCbQuery('这条回答的原文已过期，请重新提问。');
-      return;
-    }
-    await ctx.answerCbQuery();
-    await sendHtmlParts(ctx.telegram, ctx.chat!.id, renderSources(answer), { replyTo: message!.message_id, threadId: threadOf(message) }, state.logger);
+    const chatId = ctx.chat?.id ?? ctx.from.id;
+    const text = answer ? undefined : '这条回答的原文已过期，请重新提问。';
+    void state.outbox.send(chatId, 'button answer', () => ctx.answerCbQuery(text), { kind: 'light' });
+    if (!answer) return;
+    void sendHtmlParts(state.outbox, chatId, renderSources(answer), { replyTo: message!.message_id, threadId: threadOf(message) }, 'sources', state.logger);
   });
 
   return composer;
 }
 
-function threadOf(message: unknown): number | undefined {
+/** The question in a message meant for the bot: any text in a private chat; in groups, a
+ * mention or a reply to the bot (undefined otherwise). */
+function addressedQuestion(ctx: Context, state: BotState, message: Message.TextMessage): string | undefined {
+  const { username, id: botId } = ctx.botInfo;
+  const replyToBot = message.reply_to_message?.from?.id === botId;
+  if (isGroup(ctx) && !replyToBot && !mentionsBot(message.text, message.entities, username, botId)) return undefined;
+  return stripMention(message.text, username);
+}
+
+export function threadOf(message: unknown): number | undefined {
   const m = message as { is_topic_message?: boolean; message_thread_id?: number } | undefined;
   return m?.is_topic_message ? m.message_thread_id : undefined;
 }
 
-async function ask(ctx: Context, state: BotState, question: string, message: Message.TextMessage, replyHistory?: Turn[]): Promise<void> {
+/** Checks, cheapest and most abusable first (the rate limit, so a flood costs nothing more),
+ * then queues the answer. Nothing here waits for Telegram. */
+function ask(ctx: Context, state: BotState, question: string, message: Message.TextMessage, replyHistory?: Turn[], lead?: string): void {
   const chatId = ctx.chat!.id;
+  const userId = ctx.from?.id ?? chatId;
+  question = stripBidi(question).trim();
   const threadId = threadOf(message);
-  const reply = (text: string) => ctx.reply(text, { reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true } });
-  if (state.closing) {
-    await reply('机器人正在重启，请稍后再问。');
-    return;
-  }
-  if (!question) {
-    await reply(`请把问题写在后面，例如：/ask 上海今年建成了多少间职工休息室？`);
-    return;
-  }
+  const reply = (text: string, label: string) => void sendText(state.outbox, chatId, text, { replyTo: message.message_id, threadId }, label);
+  const notice = (kind: string, text: string) => state.notices.allow(userId, kind) && reply(text, `${kind} notice`);
+  const waitMs = state.limiter.check(userId, chatId);
+  if (waitMs > 0) return void notice('flood', `提问太频繁了，请 ${Math.ceil(waitMs / 1000)} 秒后再试。`);
+  if (state.closing) return void notice('closing', '机器人正在重启，请稍后再问。');
+  if (!question) return reply('请把问题写在后面，例如：/ask 上海今年建成了多少间职工休息室？', 'usage hint');
   if (question.length > state.config.maxQuestionChars) {
-    await reply(`问题太长了（${question.length} 字），请精简到 ${state.config.maxQuestionChars} 字以内再问。`);
-    return;
-  }
-  const waitMs = state.limiter.check(ctx.from?.id ?? chatId, chatId);
-  if (waitMs > 0) {
-    await reply(`提问太频繁了，请 ${Math.ceil(waitMs / 1000)} 秒后再试。`);
-    return;
+    return reply(`问题太长了（${question.length} 字），请精简到 ${state.config.maxQuestionChars} 字以内再问。`, 'too-long notice');
   }
   const key = ConversationStore.key(chatId, threadId);
   const updateId = ctx.update.update_id;
-  // Off the update loop: other chats are served while this answer is being written.
-  void state.tasks.run(chatId, async () => {
-    const stopTyping = keepTyping(ctx.telegram, chatId, threadId, state.logger);
+  const submitted = state.tasks.submit(userId, chatId, async () => {
+    const stopTyping = keepTyping(state.outbox, chatId, threadId);
     try {
-      const history = replyHistory ?? state.conversations.history(key);
-      const answer = await state.answerer.answer(question, history);
-      const ids = await sendHtmlParts(
-        ctx.telegram,
-        chatId,
-        renderAnswer(answer),
-        { replyTo: message.message_id, threadId, keyboard: answer.citations.length ? [[SOURCES_BUTTON]] : undefined },
-        state.logger,
-      );
-      state.conversations.record(key, question, answer, chatId, ids, replyHistory);
+      const answer = await state.answerer.answer(question, replyHistory ?? state.conversations.history(key));
+      // The turn counts at once (a follow-up may arrive before the answer is delivered); the
+      // delivery is the outbox's, so a chat held back by Telegram does not hold a worker.
+      const turns = state.conversations.record(key, question, answer, chatId, [], replyHistory);
       state.stats.questionsAnswered++;
+      const keyboard = answer.citations.length ? [[SOURCES_BUTTON]] : undefined;
+      const delivered = sendHtmlParts(state.outbox, chatId, renderAnswer(answer, lead), { replyTo: message.message_id, threadId, keyboard }, 'answer', state.logger);
+      state.tasks.track(delivered.then((ids) => state.conversations.remember(chatId, ids, answer, turns)));
     } catch (error) {
       state.logger.error(`Update ${updateId}: answering failed: ${(error as Error).message}`, { chatId });
-      await reply('抱歉，处理这个问题时出了点问题，请稍后再试。').catch(() => {});
+      reply('抱歉，处理这个问题时出了点问题，请稍后再试。', 'error notice');
     } finally {
       stopTyping();
     }
   });
+  // One notice per window for all of these: a flood gets one reply, whichever limit it meets.
+  if (submitted === 'user-full') notice('flood', '你的问题还在排队，请等前面的回答发出后再问。');
+  else if (submitted === 'full') notice('flood', '现在提问的人很多，请稍后再问。');
 }

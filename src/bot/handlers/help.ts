@@ -2,6 +2,8 @@ import { Composer, type Context } from 'telegraf';
 import type { IndexSnapshot } from '../../index/store.ts';
 import type { BotState } from '../context.ts';
 import { escapeHtml } from '../render.ts';
+import { sendText } from '../send.ts';
+import { threadOf } from './ask.ts';
 
 /** Three example questions made from the corpus itself: the first headline of three pages. */
 export function exampleQuestions(snapshot: IndexSnapshot): string[] {
@@ -31,8 +33,8 @@ export function helpHtml(state: BotState, username?: string): string {
 
 export function helpComposer(state: BotState): Composer<Context> {
   const composer = new Composer<Context>();
-  composer.command(['start', 'help'], async (ctx) => {
-    await ctx.reply(helpHtml(state, ctx.botInfo?.username), { parse_mode: 'HTML' });
+  composer.command(['start', 'help'], (ctx) => {
+    void sendText(state.outbox, ctx.chat.id, helpHtml(state, ctx.botInfo?.username), { html: true, threadId: threadOf(ctx.message) }, `/${ctx.command}`);
   });
   return composer;
 }

@@ -1,0 +1,31 @@
+// First in line for every update: a user flooding the bot with anything it would reply to
+// (stickers, unknown commands, /help, button presses) is cut off before any other check, with
+// one notice per window. Questions also have their own, stricter limit (ask.ts).
+import type { Context, MiddlewareFn } from 'telegraf';
+import type { BotState } from '../context.ts';
+import { sendText } from '../send.ts';
+import { mentionsBot } from './ask.ts';
+
+export const TOO_FAST = '操作太频繁了，请稍后再试。';
+
+/** Whether the bot would answer this update at all: in groups, only what is addressed to it. */
+function addressed(ctx: Context): boolean {
+  if (ctx.callbackQuery || ctx.chat?.type === 'private') return true;
+  const message = (ctx.message ?? ctx.editedMessage) as { text?: string; entities?: never[]; reply_to_message?: { from?: { id: number } } } | undefined;
+  if (!message?.text) return false;
+  const { username, id } = ctx.botInfo;
+  return message.text.startsWith('/') || message.reply_to_message?.from?.id === id || mentionsBot(message.text, message.entities, username, id);
+}
+
+export function gate(state: BotState): MiddlewareFn<Context> {
+  return (ctx, next) => {
+    const userId = ctx.from?.id;
+    if (userId === undefined || !addressed(ctx) || state.actions.check(userId, ctx.chat?.id ?? userId) === 0) return next();
+    state.logger.debug(`Dropped an update from user ${userId}: over the action limit`);
+    if (ctx.callbackQuery) {
+      void state.outbox.send(ctx.chat?.id ?? userId, 'button answer', () => ctx.answerCbQuery(TOO_FAST), { kind: 'light' });
+    } else if (ctx.chat && state.notices.allow(userId, 'flood')) {
+      void sendText(state.outbox, ctx.chat.id, TOO_FAST, {}, 'flood notice');
+    }
+  };
+}
