@@ -41,7 +41,7 @@ export const TELEGRAM_LIMITS: OutboxLimits = {
 
 export interface CallOptions {
   /** 'message' (the default) counts against the chat's limits and waits its turn in the chat's
-   * lane; 'light' calls (typing, button answers, file links) go at once, within the global limit. */
+   * lane; 'light' calls (typing, button answers, file links) are not messages and go at once. */
   kind?: 'message' | 'light';
   /** A cosmetic call (typing…): tried once, failures logged at debug level only. */
   optional?: boolean;
@@ -183,18 +183,10 @@ export class Outbox {
     );
   }
 
-  /** Light calls skip the chat's lane: a button's spinner must not wait behind a long answer. */
+  /** Light calls are not messages: they skip the chat's lane (a button's spinner must not wait
+   * behind a long answer) and the message windows; only a 429 makes them wait. */
   private async runLight(chatId: number, job: Job): Promise<void> {
-    for (;;) {
-      const wait = windowWait(this.globalSent, this.limits.global, Date.now());
-      if (wait > 0) {
-        await sleep(wait);
-        continue;
-      }
-      this.globalSent.push(Date.now());
-      if (!(await this.attempt(chatId, job))) return;
-      await sleep((this.pausedUntil.get(chatId) ?? 0) - Date.now());
-    }
+    while (await this.attempt(chatId, job)) await sleep((this.pausedUntil.get(chatId) ?? 0) - Date.now());
   }
 
   /** One try. Returns true to try again later (after the chat's pause); otherwise the job has
