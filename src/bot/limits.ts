@@ -24,6 +24,11 @@ export class TokenBucket {
     }
     return Math.ceil((1 - this.tokens) / this.refillPerMs);
   }
+
+  /** Gives back a token taken for something that did not happen after all. */
+  refund(): void {
+    this.tokens = Math.min(this.capacity, this.tokens + 1);
+  }
 }
 
 export class RateLimiter {
@@ -38,8 +43,12 @@ export class RateLimiter {
    * gets three times a user's allowance, so one busy group cannot starve the others. */
   check(userId: number, chatId: number): number {
     const user = this.bucket(`u${userId}`, this.perMinute);
-    const chat = this.bucket(`c${chatId}`, this.perMinute * 3);
-    return Math.max(user.take(), chat.take());
+    const userWait = user.take();
+    // A refused user takes nothing from the chat: one flooder must not lock a group out.
+    if (userWait > 0) return userWait;
+    const chatWait = this.bucket(`c${chatId}`, this.perMinute * 3).take();
+    if (chatWait > 0) user.refund();
+    return chatWait;
   }
 
   private bucket(key: string, perMinute: number): TokenBucket {

@@ -17,7 +17,8 @@ export interface OutboxLimits {
   group: Window;
   /** All chats together. */
   global: Window;
-  /** 429s before a message is given up (each waits out retry_after, up to maxRetryAfterS). */
+  /** 429s before a message is given up; one asking to wait longer than maxRetryAfterS is given up
+   * at once (the chat still waits it out). */
   max429: number;
   maxRetryAfterS: number;
   /** Network errors and 5xx: retries, with backoff from 1 s. */
@@ -73,12 +74,15 @@ type Failure = { code?: number | string; response?: { error_code?: number; descr
 type Verdict = { retry: boolean; pauseMs: number; level: 'quiet' | 'info' | 'warn'; why: string };
 
 function judge(error: unknown, job: Job, limits: OutboxLimits): Verdict {
-  const failure = error as Failure;
+  const failure = (error ?? {}) as Failure;
   const status = failure.response?.error_code ?? (typeof failure.code === 'number' ? failure.code : undefined);
   const description = failure.response?.description ?? failure.message ?? String(error);
   if (status === 429) {
-    const pauseMs = Math.min(failure.response?.parameters?.retry_after ?? 1, limits.maxRetryAfterS) * 1000;
+    // The whole wait, always: retrying early only lengthens Telegram's ban.
+    const seconds = failure.response?.parameters?.retry_after ?? 1;
+    const pauseMs = seconds * 1000;
     if (job.optional) return { retry: false, pauseMs, level: 'quiet', why: description };
+    if (seconds > limits.maxRetryAfterS) return { retry: false, pauseMs, level: 'warn', why: `429 with retry_after ${seconds} s, longer than ${limits.maxRetryAfterS} s` };
     const retry = ++job.attempts429 <= limits.max429;
     return { retry, pauseMs, level: 'warn', why: retry ? 'Telegram asked to slow down (429)' : `still 429 after ${limits.max429} waits` };
   }
@@ -144,16 +148,23 @@ export class Outbox {
   /** Sends a chat's jobs one at a time, in order; only this chat waits for its own limits. */
   private async pump(chatId: number): Promise<void> {
     const jobs = this.lanes.get(chatId)!;
-    while (jobs.length > 0) {
-      const wait = this.waitFor(chatId);
-      if (wait > 0) {
-        await sleep(wait);
-        continue;
+    try {
+      while (jobs.length > 0) {
+        const wait = this.waitFor(chatId);
+        if (wait > 0) {
+          await sleep(wait);
+          continue;
+        }
+        this.count(chatId);
+        if (!(await this.attempt(chatId, jobs[0]))) jobs.shift();
       }
-      this.count(chatId);
-      if (!(await this.attempt(chatId, jobs[0]))) jobs.shift();
+    } catch (error) {
+      // A bug here must not leave the chat's lane stuck with promises that never settle.
+      this.logger.error(`Outbox for chat ${chatId} failed: ${(error as Error)?.message ?? error}; ${jobs.length} messages not sent`);
+      for (const job of jobs.splice(0)) job.resolve(undefined);
+    } finally {
+      this.lanes.delete(chatId);
     }
-    this.lanes.delete(chatId);
   }
 
   private count(chatId: number): void {

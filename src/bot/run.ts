@@ -126,7 +126,7 @@ export async function runBot(services: BotServices): Promise<void> {
     if (!running) {
       // Still connecting or warming the model: nothing is in flight yet.
       logger.info(`${signal} during start-up: exiting`);
-      process.exit(0);
+      process.exit(process.exitCode ?? 0);
     }
     if (drained) {
       logger.warn(`${signal} again: answers in flight get ${SHORT_DRAIN_MS / 1000} s more`);
@@ -138,9 +138,16 @@ export async function runBot(services: BotServices): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  running = await startBot(services);
+  try {
+    running = await startBot(services);
+  } catch (error) {
+    // Reported by runMain; sends queued meanwhile (an admin notice) must not hold the exit.
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    exitBy(5_000, 'Still running 5 s after start-up failed', logger);
+    throw error;
+  }
   await running.stopped;
-  if (drained && !(await drained)) process.exitCode = EXIT_TEMPORARY;
+  if (drained) process.exitCode = (await drained) ? (process.exitCode ?? 0) : EXIT_TEMPORARY;
   // Stopped for any reason (a signal, or polling that failed): whatever still holds the process
   // open (a socket, a timer) must not keep a bot that answers nothing alive.
   exitBy(5_000, 'Still running 5 s after the bot stopped', logger);

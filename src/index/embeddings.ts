@@ -174,6 +174,8 @@ class EmbedWorker {
   private crash?: Error;
   private stopping = false;
   private gone?: Error;
+  /** The first loader's logger: where a crash is reported. */
+  private logger?: Logger;
 
   constructor() {
     this.worker = startWorker(this.state);
@@ -185,6 +187,7 @@ class EmbedWorker {
   }
 
   async load(key: string, { model, modelPath, logger }: LocalEmbeddingsOptions): Promise<Model> {
+    this.logger ??= logger;
     const { threadId } = await this.request({ model, modelPath }, { logger, load: true });
     this.loaded.add(key);
     return { threadId: threadId!, embed: async (texts) => toVectors((await this.request({ model, modelPath, texts })) as { data: Float32Array; dim: number }) };
@@ -229,6 +232,9 @@ class EmbedWorker {
     this.gone = this.stopping
       ? new Error(STOPPED_MESSAGE)
       : new Error(`The embedding worker stopped unexpectedly (${how}); the next call starts a new one.`);
+    // onnxruntime-node cannot load a model twice in one process: until a restart, answers use
+    // keywords only, which the operator must hear about at once.
+    if (!this.stopping) this.logger?.error(`${this.gone.message} Until the process is restarted, search uses keywords only.`);
     for (const request of this.pending.values()) request.reject(request.load ? workerUnavailable(how) : this.gone);
     this.pending.clear();
     if (embedWorker === this) embedWorker = undefined;

@@ -52,6 +52,8 @@ test('npm start with a token polls, answers, and on SIGTERM finishes its answers
   await user.sendMessage(user.makeMessage('浏阳大瑶镇有多少家花炮上下游企业？'));
   const [answer] = await telegram.botMessages(2001, 1, 60_000);
   assert.match(answer.message.text, /400多家/);
+  // The model was loaded before the first update was taken, not by the first question.
+  assert.ok(/Embedding model ready/.test(log()) && log().indexOf('Embedding model ready') < log().indexOf('polling for updates'), log());
   process.kill(-child.pid!, 'SIGTERM');
   const outcome = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 40_000))]);
   if (outcome === 'timeout') process.kill(-child.pid!, 'SIGKILL');

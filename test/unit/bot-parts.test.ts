@@ -21,6 +21,12 @@ test('the rate limiter allows a burst, then asks to wait, and refills over time'
   assert.equal(limiter.check(1, 1), 0);
 });
 
+test('a refused flooder takes nothing from the group\'s allowance', () => {
+  const limiter = new RateLimiter(3, () => 0);
+  for (let i = 0; i < 50; i++) limiter.check(1, -5);
+  assert.deepEqual([limiter.check(2, -5), limiter.check(3, -5)], [0, 0], 'others in the group may still ask');
+});
+
 test('the outbox: a 429 holds back only its own chat and is retried after retry_after; 403 and 400 are given up and logged', async () => {
   const log: string[] = [];
   const sent: string[] = [];
