@@ -4,8 +4,9 @@
 // run instead, so CI never passes on a suite that skipped something.
 //   npm test                        every file
 //   npm test -- test/unit/x.test.ts only these files
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { LocalEmbeddings, locateModel } from '../src/index/embeddings.ts';
@@ -19,7 +20,29 @@ const DOWNLOAD_TIMEOUT_MS = 180_000;
 
 type Check = { ok: true; env?: Record<string, string> } | { ok: false; reason: string; enable: string };
 
-const checks: Record<string, () => Promise<Check>> = { model: checkModel };
+const checks: Record<string, () => Promise<Check>> = { model: checkModel, postgres: checkPostgres };
+/** Run before the runner exits: a throwaway Postgres cluster is stopped and deleted. */
+const cleanups: (() => void)[] = [];
+
+/** Tests that need PostgreSQL with pgvector get TEST_DATABASE_URL: a throwaway cluster that
+ * scripts/postgres.sh starts and stops, or one the developer names (never DATABASE_URL, which may
+ * be a real database). */
+async function checkPostgres(): Promise<Check> {
+  const enable = 'run `sudo bash scripts/postgres.sh install` (PostgreSQL 15 with pgvector), or set TEST_DATABASE_URL to a throwaway PostgreSQL that has pgvector';
+  if (process.env.TEST_DATABASE_URL) return { ok: true };
+  const major = process.env.PG_MAJOR ?? '15';
+  if (!existsSync(`/usr/lib/postgresql/${major}/bin/initdb`)) return { ok: false, reason: `PostgreSQL ${major} is not installed`, enable };
+  if (!existsSync(`/usr/share/postgresql/${major}/extension/vector.control`)) return { ok: false, reason: `pgvector is not installed for PostgreSQL ${major}`, enable };
+  const dir = path.join(os.tmpdir(), `newsbot-test-pg-${process.pid}`);
+  try {
+    const url = execFileSync('bash', ['scripts/postgres.sh', 'start', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    cleanups.push(() => execFileSync('bash', ['scripts/postgres.sh', 'stop', dir], { stdio: 'ignore' }));
+    return { ok: true, env: { TEST_DATABASE_URL: url } };
+  } catch (error) {
+    const why = String((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n')[0];
+    return { ok: false, reason: `a throwaway cluster did not start (${why}; see ${dir})`, enable };
+  }
+}
 
 async function checkModel(): Promise<Check> {
   const model = process.env.EMBEDDING_MODEL || 'Xenova/bge-small-zh-v1.5';
@@ -91,7 +114,7 @@ async function main(): Promise<number> {
   const code = runnable.length ? await runNodeTests(runnable, env) : 0;
   for (const [need, r] of missing) {
     const skipped = files.filter((file) => needsOf(file).includes(need));
-    process.stdout.write(`\nSkipped ${skipped.length} test files that need the ${need === 'model' ? 'embedding model' : need} (${r.reason}). To run them: ${r.enable}.\n`);
+    process.stdout.write(`\nSkipped ${skipped.length} test files that need the ${need === 'model' ? 'embedding model' : 'PostgreSQL with pgvector'} (${r.reason}). To run them: ${r.enable}.\n`);
   }
   return code;
 }
@@ -123,9 +146,15 @@ function runNodeTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> 
 }
 
 // exit() rather than exitCode: a model download that timed out may still hold the event loop.
-process.exit(
-  await main().catch((error) => {
-    process.stderr.write(`${(error as Error).message}\n`);
-    return 1;
-  }),
-);
+const code = await main().catch((error) => {
+  process.stderr.write(`${(error as Error).message}\n`);
+  return 1;
+});
+for (const cleanup of cleanups) {
+  try {
+    cleanup();
+  } catch {
+    // best effort: a stopped cluster's folder is under the system's temp folder
+  }
+}
+process.exit(code);

@@ -1,0 +1,93 @@
+// The PostgreSQL backend's schema: versioned migrations, applied at start-up, each once, under an
+// advisory lock (two replicas starting together do not race), in one transaction (a failed
+// migration leaves nothing half-made). The database also records which embedding model and
+// dimension its vectors come from: an index only answers queries embedded by its own model.
+import type { Pool, PoolClient } from 'pg';
+import { OperatorError } from '../../errors.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** The statements; the vector column's dimension is the model's. */
+  sql(dimension: number): string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'pages, chunks with vectors and keyword tokens',
+    // Tokens are segmented in Node (jieba + bigrams, as the local index does: Postgres's own
+    // parsers cannot segment Chinese) and searched through a GIN index; vectors through HNSW with
+    // cosine distance. A page's chunks go with it (ON DELETE CASCADE): a page is replaced whole.
+    sql: (dimension) => `
+      CREATE EXTENSION IF NOT EXISTS vector;
+      CREATE TABLE pages (
+        file text PRIMARY KEY,
+        content_hash text NOT NULL,
+        indexed_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE chunks (
+        id text PRIMARY KEY,
+        file text NOT NULL REFERENCES pages (file) ON DELETE CASCADE,
+        article_id text NOT NULL,
+        position integer NOT NULL,
+        headline text NOT NULL,
+        text text NOT NULL,
+        tokens text[] NOT NULL,
+        embedding vector(${dimension})
+      );
+      CREATE INDEX chunks_file ON chunks (file);
+      CREATE INDEX chunks_tokens ON chunks USING gin (tokens);
+      CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_cosine_ops);`,
+  },
+];
+
+/** What the stored vectors are: recorded by the first migration, checked at every start. */
+export interface StoreIdentity {
+  model: string;
+  dimension: number;
+}
+
+/** Serialises migrations across processes; any fixed 64-bit number unique to this application. */
+const MIGRATION_LOCK = 7_368_201_554;
+
+/** Brings the database to the latest schema; returns the versions applied now (none if it was
+ * already there). Refuses a database whose vectors come from another model or dimension. */
+export async function migrate(pool: Pool, identity: StoreIdentity, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+      CREATE TABLE IF NOT EXISTS store_identity (id boolean PRIMARY KEY DEFAULT true CHECK (id), model text NOT NULL, dimension integer NOT NULL)`);
+    await checkIdentity(client, identity);
+    const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const migration of migrations.filter((m) => !done.has(m.version)).sort((a, b) => a.version - b.version)) {
+      await client.query(migration.sql(identity.dimension));
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      applied.push(migration.version);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+async function checkIdentity(client: PoolClient, identity: StoreIdentity): Promise<void> {
+  const stored = (await client.query<StoreIdentity>('SELECT model, dimension FROM store_identity')).rows[0];
+  if (!stored) {
+    await client.query('INSERT INTO store_identity (model, dimension) VALUES ($1, $2)', [identity.model, identity.dimension]);
+    return;
+  }
+  if (stored.model !== identity.model || stored.dimension !== identity.dimension) {
+    throw new OperatorError(
+      `DATABASE_URL holds an index of ${stored.model} vectors (${stored.dimension} dimensions), but the embedding model is ${identity.model} (${identity.dimension}): ` +
+        'point DATABASE_URL at another database for this model, or set EMBEDDING_MODEL back.',
+    );
+  }
+}

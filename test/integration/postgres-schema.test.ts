@@ -1,0 +1,85 @@
+// needs: postgres
+// The PostgreSQL backend's migrations against a real PostgreSQL 15 with pgvector (a throwaway
+// cluster that test/run.ts starts with scripts/postgres.sh): applied once, in order, under a lock
+// that two starting replicas share, and refused for another embedding model.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import pg from 'pg';
+import { OperatorError } from '../../src/errors.ts';
+import { MIGRATIONS, migrate, type Migration } from '../../src/index/postgres/schema.ts';
+
+const admin = new pg.Pool({ connectionString: process.env.TEST_DATABASE_URL, max: 1 });
+const pools: pg.Pool[] = [];
+after(async () => {
+  await Promise.all(pools.map((p) => p.end()));
+  await admin.end();
+});
+
+/** A fresh database for one test, and a pool on it. */
+async function freshDatabase(): Promise<pg.Pool> {
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(process.env.TEST_DATABASE_URL!);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  pools.push(pool);
+  return pool;
+}
+
+const BGE = { model: 'Xenova/bge-small-zh-v1.5', dimension: 3 };
+
+test('migrations apply once and in order; a second start applies nothing', async () => {
+  const pool = await freshDatabase();
+  assert.deepEqual(await migrate(pool, BGE), MIGRATIONS.map((m) => m.version));
+  assert.deepEqual(await migrate(pool, BGE), []);
+  const { rows } = await pool.query('SELECT version FROM schema_migrations ORDER BY version');
+  assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
+  const extension = await pool.query("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
+  assert.equal(extension.rowCount, 1);
+});
+
+test('two replicas starting at once: each migration is applied by exactly one', async () => {
+  const pool = await freshDatabase();
+  const [a, b] = await Promise.all([migrate(pool, BGE), migrate(pool, BGE)]);
+  assert.deepEqual([...a, ...b].sort(), MIGRATIONS.map((m) => m.version));
+});
+
+test('a failing migration leaves nothing behind, and the next start retries it', async () => {
+  const pool = await freshDatabase();
+  const broken: Migration = { version: 2, name: 'broken', sql: () => 'CREATE TABLE half_made (x int); SELECT no_such_function();' };
+  await assert.rejects(migrate(pool, BGE, [...MIGRATIONS, broken]), /no_such_function/);
+  const tables = await pool.query("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('chunks', 'half_made')");
+  assert.equal(tables.rows[0].n, 0, 'rolled back whole, migration 1 included');
+  assert.deepEqual(await migrate(pool, BGE), MIGRATIONS.map((m) => m.version));
+});
+
+test('a database of another model or dimension is refused with the fix', async () => {
+  const pool = await freshDatabase();
+  await migrate(pool, BGE);
+  await assert.rejects(migrate(pool, { model: 'text-embedding-3-small', dimension: 3 }), (error: unknown) => {
+    assert.ok(error instanceof OperatorError);
+    assert.match(error.message, /holds an index of Xenova\/bge-small-zh-v1\.5 vectors \(3 dimensions\), but the embedding model is text-embedding-3-small \(3\)/);
+    assert.match(error.message, /point DATABASE_URL at another database/);
+    return true;
+  });
+  await assert.rejects(migrate(pool, { ...BGE, dimension: 4 }), /\(3 dimensions\).*\(4\)/);
+});
+
+test('the schema serves what the backend needs: cosine nearest neighbours, token matches, a page deleted with its chunks', async () => {
+  const pool = await freshDatabase();
+  await migrate(pool, BGE);
+  await pool.query("INSERT INTO pages (file, content_hash) VALUES ('a.txt', 'h1'), ('b.txt', 'h2')");
+  const chunk = (id: string, file: string, tokens: string[], vector: number[]) =>
+    pool.query('INSERT INTO chunks (id, file, article_id, position, headline, text, tokens, embedding) VALUES ($1, $2, $3, 0, $4, $5, $6, $7)', [id, file, `${file}#1`, '标题', '正文', tokens, `[${vector.join(',')}]`]);
+  await chunk('a1', 'a.txt', ['邓州', '早餐'], [1, 0, 0]);
+  await chunk('a2', 'a.txt', ['上海', '休息室'], [0, 1, 0]);
+  await chunk('b1', 'b.txt', ['深圳', '诗歌'], [0.1, 0.1, 1]);
+  const nearest = await pool.query("SELECT id, 1 - (embedding <=> '[0.9,0.1,0]') AS similarity FROM chunks ORDER BY embedding <=> '[0.9,0.1,0]' LIMIT 2");
+  assert.deepEqual(nearest.rows.map((r) => r.id), ['a1', 'a2']);
+  assert.ok(nearest.rows[0].similarity > 0.99);
+  const matched = await pool.query("SELECT id FROM chunks WHERE tokens && ARRAY['诗歌', '不存在']");
+  assert.deepEqual(matched.rows.map((r) => r.id), ['b1']);
+  await pool.query("DELETE FROM pages WHERE file = 'a.txt'");
+  assert.deepEqual((await pool.query('SELECT id FROM chunks')).rows.map((r) => r.id), ['b1']);
+});
