@@ -7,7 +7,7 @@
 import type { Article } from '../corpus/types.ts';
 import { splitSentences } from '../index/chunk.ts';
 import type { TextEmbedder } from '../index/embeddings.ts';
-import { GENERIC_NOUNS, namedEntities, nounsOf, personNames, placeNames, suffixedPlaces, type KeywordIndex } from '../index/keyword.ts';
+import { GENERIC_NOUNS, mentions, namedEntities, nounsOf, personNames, placeNames, suffixedPlaces, type KeywordIndex } from '../index/keyword.ts';
 import type { Logger } from '../log.ts';
 import { isMostlyLatin } from '../retrieve/search.ts';
 import { notReportedPhrase, splitAsks, understand, type QuestionFrame } from './question.ts';
@@ -299,7 +299,7 @@ export class ExtractiveAnswerer {
     const top = ranked[0];
     // A place or organisation the question names that the article never mentions: whatever value
     // it states is about somewhere else ("那上海呢？" answered with 吴忠's figure).
-    const missingEntity = [...namedEntities(question), ...named].find((e) => !articleText(articles[top.articleRank]).includes(e));
+    const missingEntity = [...namedEntities(question), ...named].find((e) => !mentions(articleText(articles[top.articleRank]), e));
     const found = missingEntity ? undefined : this.findValue(question, frame, context);
     if (frame.slot === 'speaker' && found) return this.speaker(found.sentence, found.value, articles);
     const lineOf = (s: ScoredSentence, at: number, max: number) => clauseWindow(s.text, at, max, question, keyword);

@@ -76,6 +76,21 @@ export function namedEntities(question: string): string[] {
   return [...found];
 }
 
+/** Whether a text mentions a name the question used: as printed, or, for a 3–4 character name,
+ * as the full form it abbreviates (全委会 → 委员会第六次全体会议, 中互会 → 中国职工保险互助会):
+ * every character within a short stretch. Two-character names must be literal: 吴忠 is not 吴…忠. */
+export function mentions(text: string, name: string): boolean {
+  if (text.includes(name)) return true;
+  const chars = [...name];
+  if (chars.length < 3 || chars.length > 4 || !chars.every((c) => /\p{Script=Han}/u.test(c))) return false;
+  const reach = chars.length * 4;
+  for (let i = text.indexOf(chars[0]); i !== -1; i = text.indexOf(chars[0], i + 1)) {
+    const stretch = text.slice(Math.max(0, i - reach), i + reach);
+    if (chars.every((c) => stretch.includes(c))) return true;
+  }
+  return false;
+}
+
 // Common surnames: jieba tags many ordinary words as person names (nr); one that starts with a
 // surname and is 2-3 characters long is far more likely a name.
 const SURNAMES = new Set('王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝杭'.split(''));

@@ -3,7 +3,7 @@
 // than reciprocal rank fusion); each article keeps its best passage.
 import * as OpenCC from 'opencc-js';
 import { EmbeddingUnavailableError, type TextEmbedder } from '../index/embeddings.ts';
-import { namedEntities, type KeywordIndex } from '../index/keyword.ts';
+import { mentions, namedEntities, type KeywordIndex } from '../index/keyword.ts';
 import type { IndexSnapshot } from '../index/store.ts';
 import type { Logger } from '../log.ts';
 
@@ -160,7 +160,7 @@ export class Retriever {
       const chunk = snapshot.chunks[label];
       const article = snapshot.articlesById.get(chunk.articleId);
       const articleText = article ? `${article.kicker ?? ''}${article.headline}${article.text}${article.summary ?? ''}` : chunk.text;
-      const missingEntities = entities.filter((entity) => !articleText.includes(entity));
+      const missingEntities = entities.filter((entity) => !mentions(articleText, entity));
       const sim = mode === 'keyword' ? undefined : similarity.get(label) ?? (queryVector && snapshot.vectors ? cosine(queryVector, snapshot.vectors.index.getPoint(label)) : undefined);
       const match = keywordMatch.get(label) ?? 0;
       const passage: Passage = {

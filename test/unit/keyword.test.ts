@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KeywordIndex, namedEntities, suffixedPlaces, tokenize } from '../../src/index/keyword.ts';
+import { KeywordIndex, mentions, namedEntities, suffixedPlaces, tokenize } from '../../src/index/keyword.ts';
 
 const docs = [
   '邓州市总工会为环卫工人免费提供爱心早餐，2000名环卫工人受益。',
@@ -50,3 +50,12 @@ test('places printed with their unit: the stem must be one naming word, not a ve
   assert.ok(names('山东省青岛市市南区首届调饮师职业技能竞赛').includes('市南区'));
 });
 
+
+test('a name is mentioned as printed or as the full form it abbreviates, never as scattered characters', () => {
+  assert.ok(mentions('市总工会第十四届委员会第六次全体会议召开', '全委会'));
+  assert.ok(mentions('中国职工保险互助会（中互会）第一时间出资', '中国职工保险互助会'));
+  assert.ok(mentions('中国职工保险互助会第一时间出资100万元', '中互会'));
+  // Two characters must be literal, and a long stretch does not make an abbreviation.
+  assert.equal(mentions('吴江的工人说忠于职守', '吴忠'), false);
+  assert.equal(mentions(`火车${'一'.repeat(30)}星期${'二'.repeat(30)}工会`, '火星工会'), false);
+});
