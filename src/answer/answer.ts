@@ -3,11 +3,11 @@
 import type { Article } from '../corpus/types.ts';
 import type { TextEmbedder } from '../index/embeddings.ts';
 import { GENERIC_NOUNS, namedEntities, nounsOf, tokenize } from '../index/keyword.ts';
-import type { IndexSnapshot } from '../index/store.ts';
+import type { IndexView, KeywordScorer } from '../index/port.ts';
 import type { Logger } from '../log.ts';
 import { isMostlyLatin, toSimplified, type Passage, type Retriever, type SearchResult } from '../retrieve/search.ts';
 import { checkCitations } from './cite.ts';
-import { articleText, ExtractiveAnswerer } from './extractive.ts';
+import { articleText, askQueries, ExtractiveAnswerer } from './extractive.ts';
 import { buildContext } from './context.ts';
 import { carryOverTerms, looksLikeFollowUp, switchTargets } from './followup.ts';
 import type { ChatModel } from './llm.ts';
@@ -31,7 +31,8 @@ export const LLM_FALLBACK_NOTICE = '（大模型暂时不可用，以下是根�
 
 export interface AnswererOptions {
   retriever: Retriever;
-  index: () => IndexSnapshot;
+  /** The index through the storage port: one view per answer, released when it is done. */
+  views: () => Promise<IndexView>;
   embedder?: TextEmbedder;
   llm?: ChatModel;
   logger?: Logger;
@@ -62,18 +63,33 @@ export class Answerer {
     // 👍 or "？？" is not a question, and must not re-answer the previous one as a follow-up.
     if (!/[\p{L}\p{N}]/u.test(question)) return declined('请用文字写下你的问题，例如：上海今年建成了多少间职工工间休息室？');
 
-    const snapshot = this.options.index(); // one snapshot for the whole answer
     // Traditional Chinese is read as Simplified throughout, not only by retrieval.
     const asked = toSimplified(question.trim());
-    const followUp = await this.followUp(asked, history, snapshot);
-    const { searchQuestion, frame, preferred, rewritten, named } = followUp;
-
+    // The LLM rewrite needs no index: done before a view is taken, so none is held through it.
+    const llmRewrite = looksLikeFollowUp(asked, history) ? await this.rewriteWithLlm(asked, history) : undefined;
     const retrieveStart = performance.now();
-    const isList = frame.kind === 'list';
+    const gathered = await this.gather(asked, history, llmRewrite);
+    return this.compose(question, asked, gathered, started, performance.now() - retrieveStart);
+  }
+
+  /** Everything read from the index, from one view, released before composing (and before any
+   * LLM call): a database view holds a connection and a transaction. */
+  private async gather(asked: string, history: Turn[], llmRewrite: string | undefined) {
+    const view = await this.options.views(); // one version of the index for the whole answer
+    try {
+      const followUp = await this.followUp(asked, history, view, llmRewrite);
+      const search = await this.options.retriever.search(followUp.searchQuestion, { k: followUp.frame.kind === 'list' ? LISTS.candidates : 5, view });
+      const passages = preferFollowedArticles(search.results, followUp.preferred);
+      const sources = await sourcesFor(view, passages, [asked, ...askQueries(followUp.searchQuestion)]);
+      return { ...followUp, search, passages, sources };
+    } finally {
+      await view.release().catch((error: Error) => this.options.logger?.warn(`Could not release the index view: ${error.message}`));
+    }
+  }
+
+  private async compose(question: string, asked: string, gathered: Awaited<ReturnType<Answerer['gather']>>, started: number, retrieveMs: number): Promise<Answer> {
+    const { searchQuestion, frame, rewritten, named, search, passages, sources: snapshot } = gathered;
     const listMax = this.options.maxListArticles ?? LISTS.maxArticles;
-    const search = await this.options.retriever.search(searchQuestion, { k: isList ? LISTS.candidates : 5, snapshot });
-    const passages = preferFollowedArticles(search.results, preferred);
-    const retrieveMs = performance.now() - retrieveStart;
     const relevant = this.relevantPassages(question, searchQuestion, passages, frame, snapshot);
     const timings = (generateStart: number) => ({
       totalMs: Math.round(performance.now() - started),
@@ -113,14 +129,15 @@ export class Answerer {
 
   /** A follow-up borrows the previous turn's topic and ask; one that names a place or topic the
    * previous articles lack searches afresh; a question that names its own topic stands alone. */
-  private async followUp(question: string, history: Turn[], snapshot: IndexSnapshot) {
+  private async followUp(question: string, history: Turn[], view: IndexView, llmRewrite: string | undefined) {
     let frame = understand(question);
     const previous = history.at(-1);
     if (!previous || !looksLikeFollowUp(question, history)) return { searchQuestion: question, frame, preferred: [] as string[], rewritten: undefined, named: [] as string[] };
-    const previousText = (previous.articleIds ?? []).map((id) => articleText(snapshot.articlesById.get(id))).join('');
+    const previousArticles = await view.articles(previous.articleIds ?? []);
+    const previousText = (previous.articleIds ?? []).map((id) => articleText(previousArticles.get(id))).join('');
     const named = [...namedEntities(question), ...switchTargets(question)];
     const switches = named.some((name) => !previousText.includes(name));
-    const rewritten = (await this.rewriteWithLlm(question, history)) ?? carryOverTerms(question, previous, named);
+    const rewritten = llmRewrite ?? carryOverTerms(question, previous, named);
     // "那吴忠呢？" asks what the previous question asked, about somewhere else.
     // Its unit goes too: 碑林 counts 批次 where 万州 counted 件.
     if (frame.slot === 'other' && frame.kind === 'detail') frame = { ...understand(previous.question), unit: undefined, counted: undefined };
@@ -128,7 +145,7 @@ export class Answerer {
   }
 
   /** Passages that answer: above the relevance bar, close to the best one, and on topic. */
-  private relevantPassages(question: string, searchQuestion: string, passages: Passage[], frame: QuestionFrame, snapshot: IndexSnapshot): Passage[] {
+  private relevantPassages(question: string, searchQuestion: string, passages: Passage[], frame: QuestionFrame, snapshot: Sources): Passage[] {
     const latin = isMostlyLatin(question);
     const threshold = latin ? RELEVANCE_THRESHOLD_LATIN : RELEVANCE_THRESHOLD;
     const top = passages[0]?.score ?? 0;
@@ -183,6 +200,19 @@ export class Answerer {
   }
 }
 
+/** What the answer stage reads besides the passages: their articles, and keyword statistics that
+ * know the question's and the articles' headline terms (a Postgres view fetches just these). */
+interface Sources {
+  articlesById: Map<string, Article>;
+  keyword: KeywordScorer;
+}
+
+async function sourcesFor(view: IndexView, passages: Passage[], questions: string[]): Promise<Sources> {
+  const articlesById = await view.articles([...new Set(passages.map((p) => p.articleId))]);
+  const about = [...articlesById.values()].map((a) => `${a.headline} ${a.kicker ?? ''} ${a.summary ?? ''}`);
+  return { articlesById, keyword: await view.scorer([...questions, ...about]) };
+}
+
 function refusal(question: string, search: SearchResult): Pick<Answer, 'text' | 'citations' | 'refused' | 'coverage' | 'notReported' | 'suggestions' | 'notice'> {
   const suggestions = search.results.slice(0, 3).map(({ headline, file }) => ({ headline, file }));
   // Missing only if no result mentions it: one article's silence proves nothing.
@@ -202,7 +232,7 @@ function listMember(scoreShare: number, coverShare: number): boolean {
 
 /** The articles an answer of this shape draws on: one for a summary, up to the list cap for a
  * list, the best three for a detail. */
-function articlesFor(frame: QuestionFrame, relevant: Passage[], snapshot: IndexSnapshot, listMax: number): Article[] {
+function articlesFor(frame: QuestionFrame, relevant: Passage[], snapshot: Sources, listMax: number): Article[] {
   const count = frame.kind === 'summary' ? 1 : frame.kind === 'list' ? listMax : 3;
   return relevant
     .slice(0, count)
@@ -214,7 +244,7 @@ function articlesFor(frame: QuestionFrame, relevant: Passage[], snapshot: IndexS
 /** What the LLM is shown: the articles the extractive answer would use, then the other retrieved
  * articles above the relevance bar, for the model to judge (the budget in buildContext bounds
  * the size). A list's members a bar set for extractive lines would drop are often among them. */
-function llmArticles(frame: QuestionFrame, relevant: Passage[], retrieved: Passage[], snapshot: IndexSnapshot): Article[] {
+function llmArticles(frame: QuestionFrame, relevant: Passage[], retrieved: Passage[], snapshot: Sources): Article[] {
   if (frame.kind === 'summary') return articlesFor(frame, relevant, snapshot, 1);
   const cap = frame.kind === 'list' ? LISTS.llmMaxArticles : LLM_DETAIL_ARTICLES;
   const ids = [...new Set([...relevant, ...retrieved.filter((p) => p.score >= RELEVANCE_THRESHOLD)].map((p) => p.articleId))].slice(0, cap);

@@ -7,7 +7,8 @@
 import type { Article } from '../corpus/types.ts';
 import { splitSentences } from '../index/chunk.ts';
 import type { TextEmbedder } from '../index/embeddings.ts';
-import { GENERIC_NOUNS, mentions, namedEntities, nounsOf, personNames, placeNames, suffixedPlaces, type KeywordIndex } from '../index/keyword.ts';
+import { GENERIC_NOUNS, mentions, namedEntities, nounsOf, personNames, placeNames, suffixedPlaces } from '../index/keyword.ts';
+import type { KeywordScorer } from '../index/port.ts';
 import type { Logger } from '../log.ts';
 import { isMostlyLatin } from '../retrieve/search.ts';
 import { notReportedPhrase, splitAsks, understand, type QuestionFrame } from './question.ts';
@@ -146,7 +147,7 @@ function clausesOf(sentence: string): string[] {
 
 /** A window of clauses around clause `at`, no longer than `max` characters, that covers the
  * question best: a short answer that still says who did what. */
-function clauseWindow(sentence: string, at: number, max: number, question: string, keyword: KeywordIndex): string {
+function clauseWindow(sentence: string, at: number, max: number, question: string, keyword: KeywordScorer): string {
   const clauses = clausesOf(sentence);
   if (sentence.length <= max) return finish(sentence);
   let best = clauses[at];
@@ -200,7 +201,7 @@ export class ExtractiveAnswerer {
 
   /** `shown` is the question as asked (for a follow-up, `question` is the rewritten search);
    * `named` are places a follow-up switched to. */
-  async compose(question: string, frame: QuestionFrame, articles: Article[], keyword: KeywordIndex, options: { shown?: string; named?: string[] } = {}): Promise<ExtractiveResult> {
+  async compose(question: string, frame: QuestionFrame, articles: Article[], keyword: KeywordScorer, options: { shown?: string; named?: string[] } = {}): Promise<ExtractiveResult> {
     if (articles.length === 0) return empty();
     if (frame.kind === 'list' && articles.length > 1) return this.list(question, articles, keyword);
     if (frame.kind === 'summary') return this.summary(articles[0], keyword, question);
@@ -208,7 +209,7 @@ export class ExtractiveAnswerer {
   }
 
   /** Sentences of the given articles scored against the question, best first. */
-  async score(question: string, articles: Article[], keyword: KeywordIndex, frame?: QuestionFrame): Promise<ScoredSentence[]> {
+  async score(question: string, articles: Article[], keyword: KeywordScorer, frame?: QuestionFrame): Promise<ScoredSentence[]> {
     // A question about a number prefers sentences that state one.
     const asksNumber = frame !== undefined && (['amount', 'count', 'ratio', 'date'].includes(frame.slot) || /how (many|much)|when|what year/i.test(question));
     const queryVector = await this.embedQuery(question);
@@ -234,7 +235,7 @@ export class ExtractiveAnswerer {
     return scored.sort((a, b) => b.score - a.score);
   }
 
-  private async detail(question: string, frame: QuestionFrame, articles: Article[], keyword: KeywordIndex, shown: string, named: string[]): Promise<ExtractiveResult> {
+  private async detail(question: string, frame: QuestionFrame, articles: Article[], keyword: KeywordScorer, shown: string, named: string[]): Promise<ExtractiveResult> {
     const latin = isMostlyLatin(question);
     const ranked = await this.score(question, articles, keyword, latin ? understand(question) : frame);
     if (ranked.length === 0) return empty();
@@ -245,11 +246,10 @@ export class ExtractiveAnswerer {
     // Two asks ("有多少名选手报名？多少人进入决赛？"): each answered, or said to be missing, on its own line.
     const lines: string[] = [];
     const notReported: string[] = [];
-    const topicOfFirst = [...namedEntities(asks[0]), ...nounsOf(asks[0]).filter((n) => !GENERIC_NOUNS.has(n))].join(' ');
     const firstFrame = understand(asks[0]);
+    const queries = askQueries(question);
     for (const [i, bare] of asks.entries()) {
-      // "多少人进入决赛？" is about the first ask's contest: it borrows that topic.
-      const ask = i === 0 ? bare : `${topicOfFirst} ${bare}`;
+      const ask = queries[i];
       // "后来又…，又拿了多少钱": the second ask is as late, in the same year, as the first.
       const own = understand(bare);
       const askFrame = { ...own, kind: 'detail' as const, later: own.later || (i > 0 && firstFrame.later), year: own.year ?? (i > 0 ? firstFrame.year : undefined) };
@@ -350,7 +350,7 @@ export class ExtractiveAnswerer {
   }
 
   /** One line per article: its place or organisation, and what it did. */
-  private async list(question: string, articles: Article[], keyword: KeywordIndex): Promise<ExtractiveResult> {
+  private async list(question: string, articles: Article[], keyword: KeywordScorer): Promise<ExtractiveResult> {
     const ranked = await this.score(question, articles, keyword);
     const cite = citationsFor(articles);
     const lines: string[] = [];
@@ -368,7 +368,7 @@ export class ExtractiveAnswerer {
 
   /** The article's main points: its 阅读提示 or lede, then the sentences that carry its figures and
    * named measures, each cut to the clauses that hold them, in reading order; ~300 characters. */
-  private summary(article: Article, keyword: KeywordIndex, question: string): ExtractiveResult {
+  private summary(article: Article, keyword: KeywordScorer, question: string): ExtractiveResult {
     const sentences = articleSentences(article);
     if (sentences.length === 0) return empty();
     const about = `${article.headline} ${article.kicker ?? ''} ${article.summary ?? ''}`;
@@ -443,9 +443,18 @@ export class ExtractiveAnswerer {
   }
 }
 
+/** The queries a detail answer scores text with, one per ask: "多少人进入决赛？" after
+ * "有多少名选手报名？" is about the first ask's contest and borrows its topic. A view's keyword
+ * scorer is given these (a Postgres scorer knows only the terms it was asked for). */
+export function askQueries(question: string): string[] {
+  const asks = isMostlyLatin(question) ? [question] : splitAsks(question);
+  const topicOfFirst = [...namedEntities(asks[0]), ...nounsOf(asks[0]).filter((n) => !GENERIC_NOUNS.has(n))].join(' ');
+  return asks.map((bare, i) => (i === 0 ? bare : `${topicOfFirst} ${bare}`));
+}
+
 /** The clause of `sentence` (with the sentence after it, for a speaker) that states the asked
  * value under the constraints, in a window about what was asked. */
-function locateValue(s: ScoredSentence, frame: QuestionFrame, question: string, keyword: KeywordIndex, sentences: string[], nearTop: boolean, latin: boolean): { at: number; value: string; cover: number } | undefined {
+function locateValue(s: ScoredSentence, frame: QuestionFrame, question: string, keyword: KeywordScorer, sentences: string[], nearTop: boolean, latin: boolean): { at: number; value: string; cover: number } | undefined {
   if (frame.slot === 'other' || frame.slot === 'yesno') return undefined;
   const clauses = clausesOf(s.text);
   if (frame.slot === 'speaker') {
@@ -556,7 +565,7 @@ interface DetailContext {
   shown: string;
   ranked: ScoredSentence[];
   articles: Article[];
-  keyword: KeywordIndex;
+  keyword: KeywordScorer;
   latin: boolean;
   cite: ReturnType<typeof citationsFor>;
   sentencesOf: Map<number, string[]>;
@@ -565,7 +574,7 @@ interface DetailContext {
 const said = (line: string) => `${/^(据|记者|本报)/.test(line) ? '' : '据报道，'}${line}`;
 
 /** The window around the clause of `s` that covers the question best. */
-function bestLine(s: ScoredSentence, question: string, keyword: KeywordIndex, max: number): string {
+function bestLine(s: ScoredSentence, question: string, keyword: KeywordScorer, max: number): string {
   return clauseWindow(s.text, bestClause(s.text, question, keyword), max, question, keyword);
 }
 
@@ -578,7 +587,7 @@ function sharesBigram(a: string, b: string): boolean {
 }
 
 /** The clause that covers the question best. */
-function bestClause(sentence: string, question: string, keyword: KeywordIndex): number {
+function bestClause(sentence: string, question: string, keyword: KeywordScorer): number {
   const clauses = clausesOf(sentence);
   let best = 0;
   clauses.forEach((c, i) => {

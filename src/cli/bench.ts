@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCorpus } from '../corpus/index.ts';
 import { OperatorError, runMain } from '../errors.ts';
 import { LocalEmbeddings } from '../index/embeddings.ts';
+import { localView } from '../index/local.ts';
 import { loadQuestions, quantile } from '../eval/questions.ts';
 import { chunkArticles, type Chunk } from '../index/chunk.ts';
 import { KeywordIndex } from '../index/keyword.ts';
@@ -95,7 +96,7 @@ else await runMain(async () => {
     // 2. Warm retrieval on the seed index against one bare query embedding.
     const service = new IndexService(buildConfig, embedder, logger);
     await service.reload();
-    const retriever = new Retriever(() => service.current(), embedder, logger);
+    const retriever = new Retriever(() => service.view(), embedder, logger);
     const questions = benchQuestions(queryCount, chunks);
     for (const q of questions.slice(0, 10)) await retriever.search(q); // warm-up
     const embedTimes: number[] = [];
@@ -137,7 +138,7 @@ else await runMain(async () => {
       const [store, hnswMs] = await time(() => buildVectorStore(synthetic.vectors, synthetic.chunks, embedder, config.hnsw));
       const [keyword, keywordMs] = await time(() => KeywordIndex.build(synthetic.chunks.map((c) => c.indexText), 'both'));
       const snapshot: IndexSnapshot = { ...base, chunks: synthetic.chunks, keyword, vectors: store, articlesById: base.articlesById };
-      const syntheticRetriever = new Retriever(() => snapshot, embedder, logger);
+      const syntheticRetriever = new Retriever(async () => localView(snapshot), embedder, logger);
       const recall = [10, 64, 128].map((ef) => hnswRecall(store, synthetic.vectors, [...queryVectors.values()].slice(0, 100), ef));
       store.index.setEf(config.hnsw.efSearch);
       const full: number[] = [];

@@ -4,6 +4,7 @@
 // first 110 questions (as it always was); the later answerable single-article types are reported
 // by type and split below it. Follow-ups and topic switches need their history (answer eval only);
 // list questions and near misses are not scored on recall.
+import { localView } from '../index/local.ts';
 import { runMain } from '../errors.ts';
 import { FIRST_SET_TYPES, goldArticleId, loadQuestions, percent, quantile, SPLITS, type QuestionType, type Split } from '../eval/questions.ts';
 import { KeywordIndex, type KeywordMode } from '../index/keyword.ts';
@@ -87,7 +88,7 @@ await runMain(async () => {
         k: 10,
         mode: config.mode,
         queryVector: vectors.get(q.id),
-        keywordIndex: keywordIndexes.get(config.keyword ?? 'both'),
+        view: localView(snapshot, { keyword: keywordIndexes.get(config.keyword ?? 'both') }),
         fusion: config.fusion,
       });
     let answerable = 0;

@@ -22,9 +22,9 @@ export async function createServices(config = loadConfig(), logger: Logger = cre
   installProxy({ logger }); // HTTPS_PROXY etc. for fetch (LLM, embeddings, model download)
   const embedder = await createEmbeddings(config, logger);
   const index = new IndexService(config, embedder, logger);
-  const retriever = new Retriever(() => index.current(), embedder, logger);
+  const retriever = new Retriever(() => index.view(), embedder, logger);
   const llm = config.llm ? createChatModel(config.llm) : undefined;
-  const answerer = new Answerer({ retriever, index: () => index.current(), embedder, llm, logger, maxQuestionChars: config.maxQuestionChars, contextChars: config.answers.llmContextChars, maxListArticles: config.answers.listMaxArticles });
+  const answerer = new Answerer({ retriever, views: () => index.view(), embedder, llm, logger, maxQuestionChars: config.maxQuestionChars, contextChars: config.answers.llmContextChars, maxListArticles: config.answers.listMaxArticles });
   return { config, logger, embedder, index, retriever, answerer };
 }
 

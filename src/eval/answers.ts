@@ -55,7 +55,7 @@ export async function evaluateAnswers(options: AnswerEvalOptions): Promise<void>
   // Every gold article must be in the index before anything runs.
   const golds = new Map(questions.map((q) => [q.id, goldArticleIds(q, snapshot.articles)]));
   const splits = shownSplits(options.split);
-  const base = { retriever: services.retriever, index: () => services.index.current(), embedder: services.embedder, maxQuestionChars: config.maxQuestionChars };
+  const base = { retriever: services.retriever, views: () => services.index.view(), embedder: services.embedder, maxQuestionChars: config.maxQuestionChars };
 
   const modes: ModeReport[] = [];
   const runMode = async (name: string, answerer: Answerer) => {

@@ -7,6 +7,8 @@ import { listPageFiles } from '../corpus/read.ts';
 import { explainFolderError, isOperatorError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { EmbeddingUnavailableError, type TextEmbedder } from './embeddings.ts';
+import { localView } from './local.ts';
+import type { IndexView } from './port.ts';
 import {
   buildIndex,
   currentLink,
@@ -38,6 +40,11 @@ export class IndexService {
   current(): IndexSnapshot {
     if (!this.snapshot) throw new IndexMissingError(`No index loaded from INDEX_DIR=${this.config.indexDir}. Build it with \`npm run reindex\`.`);
     return this.snapshot;
+  }
+
+  /** The live index through the storage port (src/index/port.ts). */
+  async view(): Promise<IndexView> {
+    return localView(this.current());
   }
 
   get isReindexing(): boolean {

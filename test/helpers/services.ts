@@ -23,7 +23,7 @@ export async function seedServices(extraPages: Record<string, string> = {}, env:
   const embedder = await createEmbeddings(config);
   const index = new IndexService(config, embedder);
   await index.loadOrBuild();
-  const retriever = new Retriever(() => index.current(), embedder);
+  const retriever = new Retriever(() => index.view(), embedder);
   return {
     root,
     config,
@@ -33,7 +33,7 @@ export async function seedServices(extraPages: Record<string, string> = {}, env:
     answerer: (llm) =>
       new Answerer({
         retriever,
-        index: () => index.current(),
+        views: () => index.view(),
         embedder,
         llm: llm ? createChatModel({ baseUrl: llm.baseUrl, apiKey: 'test-key', model: 'fake-model', timeoutMs: llm.timeoutMs ?? 5000, maxRetries: llm.maxRetries ?? 1 }) : undefined,
       }),

@@ -6,6 +6,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, re
 import path from 'node:path';
 import { test } from 'node:test';
 import { createEmbeddings, EmbeddingUnavailableError, LocalEmbeddings } from '../../src/index/embeddings.ts';
+import { localView } from '../../src/index/local.ts';
 import { IndexService } from '../../src/index/service.ts';
 import { acquireLock, buildIndex, currentLink, IndexInvalidError, IndexMissingError, loadIndex, recoverInterruptedBuild, ReindexBusyError, startedAfter, vectorFileComplete } from '../../src/index/store.ts';
 import { KEYWORD_ONLY_NOTICE, Retriever } from '../../src/retrieve/search.ts';
@@ -34,7 +35,7 @@ test('a build writes the manifest with model, chunking, page hashes, counts and 
 test('hybrid search finds the right article, one passage per article, with a relevance score', async () => {
   const service = new IndexService(config, embedder);
   await service.reload();
-  const retriever = new Retriever(() => service.current(), embedder);
+  const retriever = new Retriever(() => service.view(), embedder);
   const result = await retriever.search('上海2023年建成了多少间职工工间休息室？', { k: 5 });
   assert.equal(result.mode, 'hybrid');
   assert.match(result.results[0].headline, /上海市总推进职工工间休息室建设/);
@@ -62,7 +63,7 @@ test('a reindex reuses the vectors of unchanged pages and embeds only what chang
 test('a reindex while searches run: no search fails and none sees a half-built index', async () => {
   const service = new IndexService(config, embedder);
   await service.reload();
-  const retriever = new Retriever(() => service.current(), embedder);
+  const retriever = new Retriever(() => service.view(), embedder);
   const before = service.current().manifest.buildId;
   // Each loop yields to I/O every turn (a turn that only awaits settled promises would starve
   // the reindex it is meant to race) and stops by a deadline whatever happens.
@@ -154,7 +155,7 @@ test('a missing model path says where it looked and what to set, and search fall
   await assert.rejects(missing.load(), (e: unknown) => e instanceof EmbeddingUnavailableError && /EMBEDDING_MODEL_PATH=.*no-models has no complete Xenova\/bge-small-zh-v1\.5 \(missing .*model_quantized\.onnx\)\. Offline\? .*set EMBEDDING_MODEL_PATH/.test((e as Error).message));
   const snapshot = await loadIndex(indexDir, undefined, 64);
   snapshot.vectors = (await loadIndex(indexDir, embedder, 64)).vectors; // an index with vectors, a model that fails
-  const retriever = new Retriever(() => snapshot, missing);
+  const retriever = new Retriever(async () => localView(snapshot), missing);
   const result = await retriever.search('邓州市的爱心早餐项目每年制作成本多少？', { k: 3 });
   assert.equal(result.mode, 'keyword');
   assert.equal(result.notice, KEYWORD_ONLY_NOTICE);

@@ -1,5 +1,6 @@
 // EMBEDDINGS_BASE_URL swaps the local model for an OpenAI-compatible /embeddings endpoint, by
 // configuration alone: the real LangChain client against a local server.
+import { localView } from '../../src/index/local.ts';
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createEmbeddings, LocalEmbeddings } from '../../src/index/embeddings.ts';
@@ -21,7 +22,7 @@ test('an index built and searched through an OpenAI-compatible embeddings endpoi
   assert.deepEqual(summary.manifest.embedding, { model: `fake-embed@${server.baseUrl}`, dimension: 64 });
   assert.ok(server.embeddingRequests.length > 0 && server.embeddingRequests.every((r) => r.model === 'fake-embed'));
   const snapshot = await loadIndex(config.indexDir, embedder, 64);
-  const result = await new Retriever(() => snapshot, embedder).search('浏阳大瑶镇花炮上下游企业有多少家？', { k: 3 });
+  const result = await new Retriever(async () => localView(snapshot), embedder).search('浏阳大瑶镇花炮上下游企业有多少家？', { k: 3 });
   assert.equal(result.mode, 'hybrid');
   assert.match(result.results[0].headline, /浏阳/);
   // The local model cannot read vectors made by another model.
