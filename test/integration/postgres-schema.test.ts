@@ -71,7 +71,7 @@ test('the schema serves what the backend needs: cosine nearest neighbours, token
   await migrate(pool, BGE);
   await pool.query("INSERT INTO pages (file, content_hash) VALUES ('a.txt', 'h1'), ('b.txt', 'h2')");
   const chunk = (id: string, file: string, tokens: string[], vector: number[]) =>
-    pool.query('INSERT INTO chunks (id, file, article_id, position, headline, text, tokens, embedding) VALUES ($1, $2, $3, 0, $4, $5, $6, $7)', [id, file, `${file}#1`, '标题', '正文', tokens, `[${vector.join(',')}]`]);
+    pool.query('INSERT INTO chunks (id, file, article_id, position, headline, text, index_text, tokens, embedding) VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8)', [id, file, `${file}#1`, '标题', '正文', '标题\n正文', tokens, `[${vector.join(',')}]`]);
   await chunk('a1', 'a.txt', ['邓州', '早餐'], [1, 0, 0]);
   await chunk('a2', 'a.txt', ['上海', '休息室'], [0, 1, 0]);
   await chunk('b1', 'b.txt', ['深圳', '诗歌'], [0.1, 0.1, 1]);

@@ -40,6 +40,45 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX chunks_tokens ON chunks USING gin (tokens);
       CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_cosine_ops);`,
   },
+  {
+    version: 2,
+    name: 'articles, whole chunks, exact BM25 statistics',
+    // The store keeps term_df and corpus_stats in the same transaction as each page write, so a
+    // query reads N, avgdl and df from one snapshot instead of counting 1M rows. token_count is
+    // generated: it cannot drift from tokens. Existing rows are backfilled so the statistics
+    // start exact; chunk fields v1 lacked get what chunkArticle would have given a plain article.
+    sql: () => `
+      CREATE TABLE articles (
+        id text PRIMARY KEY,
+        file text NOT NULL REFERENCES pages (file) ON DELETE CASCADE,
+        position integer NOT NULL,
+        data jsonb NOT NULL
+      );
+      CREATE INDEX articles_file ON articles (file);
+      ALTER TABLE chunks
+        ADD COLUMN kicker text,
+        ADD COLUMN kind text NOT NULL DEFAULT 'news',
+        ADD COLUMN index_text text,
+        ADD COLUMN start_offset integer NOT NULL DEFAULT -1,
+        ADD COLUMN end_offset integer NOT NULL DEFAULT -1,
+        ADD COLUMN token_count integer GENERATED ALWAYS AS (cardinality(tokens)) STORED;
+      UPDATE chunks SET index_text = headline || E'\\n' || text;
+      ALTER TABLE chunks ALTER COLUMN index_text SET NOT NULL;
+      CREATE TABLE term_df (term text PRIMARY KEY, df integer NOT NULL CHECK (df > 0));
+      INSERT INTO term_df (term, df)
+        SELECT term, count(*) FROM chunks, LATERAL (SELECT DISTINCT t AS term FROM unnest(chunks.tokens) t) u GROUP BY term;
+      CREATE TABLE corpus_stats (
+        id boolean PRIMARY KEY DEFAULT true CHECK (id),
+        chunks bigint NOT NULL,
+        tokens bigint NOT NULL,
+        vectors bigint NOT NULL,
+        -- Bumped by every write: with epoch (new for each database), the views' version.
+        generation bigint NOT NULL DEFAULT 0,
+        epoch uuid NOT NULL DEFAULT gen_random_uuid()
+      );
+      INSERT INTO corpus_stats (chunks, tokens, vectors)
+        SELECT count(*), coalesce(sum(token_count), 0), count(embedding) FROM chunks;`,
+  },
 ];
 
 /** What the stored vectors are: recorded by the first migration, checked at every start. */

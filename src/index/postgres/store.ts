@@ -1,0 +1,433 @@
+// The PostgreSQL adapter of the storage port (src/index/port.ts): pgvector's HNSW index for dense
+// search, BM25 in SQL over token arrays (tokenised in Node, as the local index does) with the
+// statistics kept exact by the writers (term_df, corpus_stats: migration 2). A view is one
+// REPEATABLE READ transaction on its own connection: every query of an answer sees one snapshot.
+import pg from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import type { Article } from '../../corpus/types.ts';
+import { OperatorError } from '../../errors.ts';
+import type { Chunk } from '../chunk.ts';
+import { tokenize, type KeywordMode } from '../keyword.ts';
+import type { ChunkStore, IndexView, KeywordScorer, PageRecord, ScoredId, StoreStatus } from '../port.ts';
+import { migrate, type StoreIdentity } from './schema.ts';
+
+export interface PostgresStoreOptions {
+  /** A connection string (DATABASE_URL); the store owns the pool it opens. */
+  url?: string;
+  /** Or a pool the caller owns (close() leaves it open). */
+  pool?: Pool;
+  identity: StoreIdentity;
+  keywordMode: KeywordMode;
+  /** HNSW candidate list size per dense query (recall against speed); pgvector's default is 40.
+   * Raised to k for a deeper search (pgvector returns at most ef_search rows), capped at 1000. */
+  efSearch?: number;
+}
+
+/** pgvector's limit for hnsw.ef_search. */
+const MAX_EF_SEARCH = 1000;
+/** Serialises page writers: term_df and corpus_stats are read-modify-write. Not MIGRATION_LOCK. */
+const WRITE_LOCK = 7_368_201_555;
+const K1 = 1.2;
+const B = 0.75;
+
+export class PostgresChunkStore implements ChunkStore {
+  readonly backend = 'postgres' as const;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly ownsPool: boolean,
+    private readonly target: string,
+    private readonly identity: StoreIdentity,
+    private readonly keywordMode: KeywordMode,
+    private readonly efSearch: number,
+  ) {}
+
+  static async open(options: PostgresStoreOptions): Promise<PostgresChunkStore> {
+    const efSearch = Math.min(options.efSearch ?? 64, MAX_EF_SEARCH);
+    if (!Number.isInteger(efSearch) || efSearch < 1) throw new Error(`efSearch must be a positive integer, not ${options.efSearch}`);
+    if (!options.pool && !options.url) throw new Error('PostgresChunkStore.open needs a url or a pool');
+    const pool = options.pool ?? new pg.Pool({ connectionString: options.url, connectionTimeoutMillis: 10_000 });
+    // An idle connection the server dropped must not crash the process: the next query reconnects.
+    if (!options.pool) pool.on('error', () => {});
+    const target = describeTarget(options.url, pool);
+    try {
+      await migrate(pool, options.identity).catch((error) => {
+        throw explainDatabaseError(error, target);
+      });
+    } catch (error) {
+      if (!options.pool) await pool.end().catch(() => {});
+      throw error;
+    }
+    return new PostgresChunkStore(pool, !options.pool, target, options.identity, options.keywordMode, efSearch);
+  }
+
+  async view(): Promise<IndexView> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { rows } = await client.query<StatsRow>(
+        "SELECT set_config('hnsw.ef_search', $1, true), chunks, tokens, vectors, generation, epoch FROM corpus_stats",
+        [String(this.efSearch)],
+      );
+      return new PostgresIndexView(client, this.keywordMode, this.efSearch, rows[0]);
+    } catch (error) {
+      client.release(error as Error);
+      throw explainDatabaseError(error, this.target);
+    }
+  }
+
+  async upsertPage(page: PageRecord): Promise<void> {
+    checkPage(page, this.identity.dimension);
+    // Tokenised before the lock is taken: other writers wait only for the database work.
+    const articles = JSON.stringify(page.articles);
+    const chunks = JSON.stringify(chunkRows(page, this.keywordMode));
+    await this.write(async (client) => {
+      await client.query(REMOVE_CHUNKS, [page.file]);
+      await client.query('DELETE FROM pages WHERE file = $1', [page.file]);
+      await client.query('INSERT INTO pages (file, content_hash) VALUES ($1, $2)', [page.file, page.contentHash]);
+      await client.query(INSERT_ARTICLES, [page.file, articles]);
+      await client.query(INSERT_CHUNKS, [page.file, chunks]);
+    });
+  }
+
+  async deletePage(file: string): Promise<void> {
+    await this.write(async (client) => {
+      await client.query(REMOVE_CHUNKS, [file]);
+      await client.query('DELETE FROM pages WHERE file = $1', [file]);
+    });
+  }
+
+  async pageHashes(): Promise<Map<string, string>> {
+    const { rows } = await this.query<{ file: string; content_hash: string }>('SELECT file, content_hash FROM pages');
+    return new Map(rows.map((r) => [r.file, r.content_hash]));
+  }
+
+  async status(): Promise<StoreStatus> {
+    const { rows } = await this.query<{ pages: string; articles: string; chunks: string; vectors: string }>(
+      'SELECT (SELECT count(*) FROM pages) AS pages, (SELECT count(*) FROM articles) AS articles, chunks, vectors FROM corpus_stats',
+    );
+    const row = rows[0];
+    return {
+      backend: this.backend,
+      pages: Number(row.pages),
+      articles: Number(row.articles),
+      chunks: Number(row.chunks),
+      embedding: Number(row.vectors) > 0 ? { ...this.identity } : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private async connect(): Promise<PoolClient> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw explainDatabaseError(error, this.target);
+    }
+    // A connection lost while checked out (a server restart while a view is open) fails the next
+    // query; its 'error' event, unheard, would end the process.
+    if (!listened.has(client)) {
+      client.on('error', () => {});
+      listened.add(client);
+    }
+    return client;
+  }
+
+  private async query<R extends pg.QueryResultRow>(sql: string): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(sql).catch((error) => {
+      throw explainDatabaseError(error, this.target);
+    });
+  }
+
+  /** One transaction under the writers' lock: readers see the page before or after, never half. */
+  private async write(work: (client: PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      await work(client);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw explainDatabaseError(error, this.target);
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+const listened = new WeakSet<PoolClient>();
+
+interface StatsRow {
+  chunks: string;
+  tokens: string;
+  vectors: string;
+  generation: string;
+  epoch: string;
+}
+
+// A page's chunks leave with their share of the statistics, in one statement: terms whose last
+// chunk goes are deleted (df stays > 0), the others lowered.
+const REMOVE_CHUNKS = `
+  WITH gone AS (DELETE FROM chunks WHERE file = $1 RETURNING tokens, token_count, embedding IS NOT NULL AS has_vector),
+  terms AS (SELECT term, count(*)::int AS n FROM gone, LATERAL (SELECT DISTINCT t AS term FROM unnest(gone.tokens) t) u GROUP BY term),
+  dropped AS (DELETE FROM term_df d USING terms WHERE d.term = terms.term AND d.df <= terms.n),
+  lowered AS (UPDATE term_df d SET df = d.df - terms.n FROM terms WHERE d.term = terms.term AND d.df > terms.n)
+  UPDATE corpus_stats SET
+    chunks = chunks - (SELECT count(*) FROM gone),
+    tokens = tokens - (SELECT coalesce(sum(token_count), 0) FROM gone),
+    vectors = vectors - (SELECT count(*) FROM gone WHERE has_vector),
+    generation = generation + 1`;
+
+const INSERT_ARTICLES = `
+  INSERT INTO articles (id, file, position, data)
+  SELECT a->>'id', $1, (n - 1)::int, a FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(a, n)`;
+
+const INSERT_CHUNKS = `
+  WITH added AS (
+    INSERT INTO chunks (id, file, article_id, position, headline, text, kicker, kind, index_text, start_offset, end_offset, tokens, embedding)
+    SELECT r.id, $1, r.article_id, r.position, r.headline, r.text, r.kicker, r.kind, r.index_text, r.start_offset, r.end_offset,
+           ARRAY(SELECT jsonb_array_elements_text(r.tokens)), r.embedding::vector
+    FROM jsonb_to_recordset($2::jsonb) AS r(id text, article_id text, position int, headline text, text text, kicker text, kind text,
+         index_text text, start_offset int, end_offset int, tokens jsonb, embedding text)
+    RETURNING tokens, token_count, embedding IS NOT NULL AS has_vector),
+  terms AS (SELECT term, count(*)::int AS n FROM added, LATERAL (SELECT DISTINCT t AS term FROM unnest(added.tokens) t) u GROUP BY term),
+  raised AS (INSERT INTO term_df (term, df) SELECT term, n FROM terms ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df)
+  UPDATE corpus_stats SET
+    chunks = chunks + (SELECT count(*) FROM added),
+    tokens = tokens + (SELECT coalesce(sum(token_count), 0) FROM added),
+    vectors = vectors + (SELECT count(*) FROM added WHERE has_vector),
+    generation = generation + 1`;
+
+/** Mistakes of the caller (a bug, not the operator's): caught before they reach the database. */
+function checkPage(page: PageRecord, dimension: number): void {
+  const stray = [...page.articles, ...page.chunks].find((x) => x.file !== page.file);
+  if (stray) throw new Error(`page ${page.file} holds ${stray.id} of ${stray.file}`);
+  if (!page.vectors) return;
+  if (page.vectors.length !== page.chunks.length) throw new Error(`page ${page.file}: ${page.vectors.length} vectors for ${page.chunks.length} chunks`);
+  const wrong = page.vectors.find((v) => v.length !== dimension);
+  if (wrong) throw new Error(`page ${page.file}: a vector of ${wrong.length} dimensions, the store's are ${dimension}`);
+}
+
+/** Rows for INSERT_CHUNKS: tf is the number of occurrences, so duplicate tokens are kept. */
+function chunkRows(page: PageRecord, mode: KeywordMode) {
+  return page.chunks.map((chunk, i) => ({
+    id: chunk.id,
+    article_id: chunk.articleId,
+    position: chunk.ordinal,
+    headline: chunk.headline,
+    text: chunk.text,
+    kicker: chunk.kicker ?? null,
+    kind: chunk.kind,
+    index_text: chunk.indexText,
+    start_offset: chunk.start,
+    end_offset: chunk.end,
+    tokens: tokenize(chunk.indexText, mode),
+    embedding: page.vectors ? `[${page.vectors[i].join(',')}]` : null,
+  }));
+}
+
+interface ChunkRow {
+  id: string;
+  file: string;
+  article_id: string;
+  position: number;
+  headline: string;
+  text: string;
+  kicker: string | null;
+  kind: Chunk['kind'];
+  index_text: string;
+  start_offset: number;
+  end_offset: number;
+}
+
+function toChunk(row: ChunkRow): Chunk {
+  const chunk: Chunk = {
+    id: row.id,
+    articleId: row.article_id,
+    file: row.file,
+    headline: row.headline,
+    kind: row.kind,
+    ordinal: row.position,
+    text: row.text,
+    indexText: row.index_text,
+    start: row.start_offset,
+    end: row.end_offset,
+  };
+  if (row.kicker !== null) chunk.kicker = row.kicker;
+  return chunk;
+}
+
+// BM25 exactly as KeywordIndex.search computes it: idf = ln(1 + (N − df + 0.5)/(df + 0.5)),
+// tf = occurrences in tokens, length = token_count, same order of operations. The GIN index on
+// tokens finds the candidates; only the query's terms of each candidate are counted.
+const KEYWORD_SEARCH = `
+  WITH q AS (
+    SELECT term, ln(1 + ($2::float8 - df + 0.5) / (df + 0.5)) AS idf FROM term_df WHERE term = ANY($1::text[])
+  )
+  SELECT c.id, sum(q.idf * m.tf * ($4::float8 + 1) / (m.tf + $4::float8 * (1 - $5::float8 + $5::float8 * c.token_count / $3::float8))) AS score
+  FROM chunks c
+  CROSS JOIN LATERAL (SELECT t AS term, count(*)::float8 AS tf FROM unnest(c.tokens) t WHERE t = ANY($1::text[]) GROUP BY t) m
+  JOIN q ON q.term = m.term
+  WHERE c.tokens && $1::text[]
+  GROUP BY c.id
+  ORDER BY score DESC, c.id
+  LIMIT $6`;
+
+class PostgresIndexView implements IndexView {
+  readonly version: string;
+  readonly chunkCount: number;
+  readonly hasVectors: boolean;
+  private readonly tokenCount: number;
+  private released = false;
+
+  constructor(
+    private readonly client: PoolClient,
+    private readonly mode: KeywordMode,
+    private efSearch: number,
+    stats: StatsRow,
+  ) {
+    this.version = `pg:${stats.epoch}:${stats.generation}`;
+    this.chunkCount = Number(stats.chunks);
+    this.tokenCount = Number(stats.tokens);
+    this.hasVectors = Number(stats.vectors) > 0;
+  }
+
+  async denseSearch(vector: number[], k: number): Promise<ScoredId[]> {
+    if (!this.hasVectors || k <= 0) return [];
+    // An HNSW scan yields at most ef_search rows: a deeper search widens it for this view.
+    const ef = Math.min(k, MAX_EF_SEARCH);
+    if (ef > this.efSearch) {
+      await this.client.query("SELECT set_config('hnsw.ef_search', $1, true)", [String(ef)]);
+      this.efSearch = ef;
+    }
+    // No WHERE clause, so the planner keeps the HNSW index; rows without a vector sort last.
+    const { rows } = await this.client.query<{ id: string; score: number | null }>(
+      'SELECT id, 1 - (embedding <=> $1::vector) AS score FROM chunks ORDER BY embedding <=> $1::vector LIMIT $2',
+      [`[${vector.join(',')}]`, k],
+    );
+    return rows.filter((r): r is ScoredId => r.score !== null);
+  }
+
+  async keywordSearch(query: string, k: number): Promise<ScoredId[]> {
+    const terms = [...new Set(tokenize(query, this.mode, true))];
+    if (this.chunkCount === 0 || terms.length === 0 || k <= 0) return [];
+    const averageLength = this.tokenCount / this.chunkCount;
+    const { rows } = await this.client.query<ScoredId>(KEYWORD_SEARCH, [terms, this.chunkCount, averageLength, K1, B, k]);
+    return rows;
+  }
+
+  async vectors(ids: string[]): Promise<Map<string, number[]>> {
+    const { rows } = await this.client.query<{ id: string; embedding: string }>(
+      'SELECT id, embedding::text AS embedding FROM chunks WHERE id = ANY($1::text[]) AND embedding IS NOT NULL',
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, JSON.parse(r.embedding) as number[]]));
+  }
+
+  async chunks(ids: string[]): Promise<Map<string, Chunk>> {
+    const { rows } = await this.client.query<ChunkRow>(
+      'SELECT id, file, article_id, position, headline, text, kicker, kind, index_text, start_offset, end_offset FROM chunks WHERE id = ANY($1::text[])',
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, toChunk(r)]));
+  }
+
+  async articles(ids: string[]): Promise<Map<string, Article>> {
+    const { rows } = await this.client.query<{ id: string; data: Article }>('SELECT id, data FROM articles WHERE id = ANY($1::text[])', [ids]);
+    return new Map(rows.map((r) => [r.id, r.data]));
+  }
+
+  async scorer(queries: string[]): Promise<KeywordScorer> {
+    const terms = [...new Set(queries.flatMap((q) => tokenize(q, this.mode, true)))];
+    const { rows } = await this.client.query<{ term: string; df: number }>('SELECT term, df FROM term_df WHERE term = ANY($1::text[])', [terms]);
+    return new StatsScorer(this.mode, this.chunkCount, new Map(rows.map((r) => [r.term, r.df])));
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    try {
+      await this.client.query('COMMIT');
+      this.client.release();
+    } catch (error) {
+      this.client.release(error as Error);
+    }
+  }
+}
+
+/** KeywordIndex.coverage() and idealScore() from fetched document frequencies: a term not
+ * fetched counts as df 0, as a term the corpus never uses does there. */
+class StatsScorer implements KeywordScorer {
+  constructor(
+    readonly mode: KeywordMode,
+    private readonly chunkCount: number,
+    private readonly df: Map<string, number>,
+  ) {}
+
+  coverage(query: string, text: string): number {
+    const present = new Set(tokenize(text, this.mode));
+    let hit = 0;
+    let total = 0;
+    for (const term of new Set(tokenize(query, this.mode, true))) {
+      const idf = this.idf(term);
+      total += idf;
+      if (present.has(term)) hit += idf;
+    }
+    return total > 0 ? hit / total : 0;
+  }
+
+  idealScore(query: string, knownOnly = false): number {
+    const terms = [...new Set(tokenize(query, this.mode, true))].filter((t) => !knownOnly || (this.df.get(t) ?? 0) > 0);
+    return terms.reduce((sum, term) => sum + this.idf(term), 0);
+  }
+
+  private idf(term: string): number {
+    const n = Math.max(1, this.chunkCount);
+    const df = this.df.get(term) ?? 0;
+    return Math.log(1 + (n - df + 0.5) / (df + 0.5));
+  }
+}
+
+/** host:port/database, never the user or password. */
+function describeTarget(given: string | undefined, pool: Pool): string {
+  const url = given ?? pool.options.connectionString;
+  try {
+    if (url) {
+      const parsed = new URL(url);
+      return `${parsed.hostname || 'localhost'}:${parsed.port || 5432}`;
+    }
+  } catch {
+    // not a URL (a key=value string): fall back to what the pool was given
+  }
+  const options = pool.options as { host?: string; port?: number };
+  return `${options.host ?? 'localhost'}:${options.port ?? 5432}`;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
+
+/** The database errors an operator can fix, as OperatorErrors naming DATABASE_URL and the fix;
+ * anything else is returned as it is. */
+export function explainDatabaseError(error: unknown, target: string): unknown {
+  if (error instanceof OperatorError) return error;
+  const e = error as { code?: string; message?: string; errors?: { code?: string }[] };
+  // Node reports a host with several addresses (localhost: ::1 and 127.0.0.1) as an AggregateError.
+  const code = e?.code ?? e?.errors?.[0]?.code;
+  const where = `PostgreSQL at DATABASE_URL=${target}`;
+  if ((code && UNREACHABLE.has(code)) || /timeout expired|connection timeout/i.test(e?.message ?? '')) {
+    return new OperatorError(`Could not connect to ${where} (${code ?? 'timed out'}): start it, or unset DATABASE_URL to use the local index.`);
+  }
+  if (code === '28P01' || code === '28000') return new OperatorError(`${where} refused the login (${e.message}): correct the user and password in DATABASE_URL.`);
+  if (code === '3D000') return new OperatorError(`${where}: ${e.message}. Create it (createdb), or point DATABASE_URL at an existing database.`);
+  if (code === '42501' && /extension/.test(e.message ?? '')) {
+    return new OperatorError(`${where}: ${e.message}. Run CREATE EXTENSION vector once as a superuser in that database, or give the DATABASE_URL user that right.`);
+  }
+  if (code === '58P01' || /extension "vector"/.test(e?.message ?? '')) {
+    return new OperatorError(`${where} has no pgvector (${e.message}): install pgvector on that server (e.g. the postgresql-15-pgvector package), or unset DATABASE_URL to use the local index.`);
+  }
+  return error;
+}
