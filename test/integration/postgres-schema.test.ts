@@ -3,26 +3,18 @@
 // cluster that test/run.ts starts with scripts/postgres.sh): applied once, in order, under a lock
 // that two starting replicas share, and refused for another embedding model.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { OperatorError } from '../../src/errors.ts';
 import { MIGRATIONS, migrate, type Migration } from '../../src/index/postgres/schema.ts';
+import { freshDatabaseUrl } from '../helpers/postgres.ts';
 
-const admin = new pg.Pool({ connectionString: process.env.TEST_DATABASE_URL, max: 1 });
 const pools: pg.Pool[] = [];
-after(async () => {
-  await Promise.all(pools.map((p) => p.end()));
-  await admin.end();
-});
+after(() => Promise.all(pools.map((p) => p.end())));
 
 /** A fresh database for one test, and a pool on it. */
 async function freshDatabase(): Promise<pg.Pool> {
-  const name = `t_${randomBytes(6).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(process.env.TEST_DATABASE_URL!);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  const pool = new pg.Pool({ connectionString: await freshDatabaseUrl(), max: 4 });
   pools.push(pool);
   return pool;
 }
@@ -47,10 +39,10 @@ test('two replicas starting at once: each migration is applied by exactly one', 
 
 test('a failing migration leaves nothing behind, and the next start retries it', async () => {
   const pool = await freshDatabase();
-  const broken: Migration = { version: 2, name: 'broken', sql: () => 'CREATE TABLE half_made (x int); SELECT no_such_function();' };
+  const broken: Migration = { version: Math.max(...MIGRATIONS.map((m) => m.version)) + 1, name: 'broken', sql: () => 'CREATE TABLE half_made (x int); SELECT no_such_function();' };
   await assert.rejects(migrate(pool, BGE, [...MIGRATIONS, broken]), /no_such_function/);
   const tables = await pool.query("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('chunks', 'half_made')");
-  assert.equal(tables.rows[0].n, 0, 'rolled back whole, migration 1 included');
+  assert.equal(tables.rows[0].n, 0, 'rolled back whole, the earlier migrations included');
   assert.deepEqual(await migrate(pool, BGE), MIGRATIONS.map((m) => m.version));
 });
 

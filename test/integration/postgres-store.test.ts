@@ -13,12 +13,11 @@ import { chunkArticle, type Chunk } from '../../src/index/chunk.ts';
 import { KeywordIndex, type KeywordMode } from '../../src/index/keyword.ts';
 import type { IndexView, PageRecord } from '../../src/index/port.ts';
 import { PostgresChunkStore } from '../../src/index/postgres/store.ts';
+import { freshDatabaseUrl } from '../helpers/postgres.ts';
 
-const admin = new pg.Pool({ connectionString: process.env.TEST_DATABASE_URL, max: 1 });
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
   for (const cleanup of cleanups) await cleanup();
-  await admin.end();
 });
 
 const IDENTITY = { model: 'test-model', dimension: 8 };
@@ -27,15 +26,11 @@ const MODE: KeywordMode = 'both';
 /** A fresh database for one test: the store on it, and a pool to inspect it. `indexesOnly`
  * keeps the planner off sequential scans, as on a large table (the HNSW and GIN paths). */
 async function freshStore(options: { efSearch?: number; indexesOnly?: boolean } = {}): Promise<{ store: PostgresChunkStore; db: pg.Pool; url: string }> {
-  const name = `t_${randomBytes(6).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  if (options.indexesOnly) await admin.query(`ALTER DATABASE ${name} SET enable_seqscan = off`);
-  const url = new URL(process.env.TEST_DATABASE_URL!);
-  url.pathname = `/${name}`;
-  const store = await PostgresChunkStore.open({ url: url.toString(), identity: IDENTITY, keywordMode: MODE, efSearch: options.efSearch });
-  const db = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  const url = await freshDatabaseUrl(options.indexesOnly ? { enable_seqscan: 'off' } : {});
+  const store = await PostgresChunkStore.open({ url, identity: IDENTITY, keywordMode: MODE, efSearch: options.efSearch });
+  const db = new pg.Pool({ connectionString: url, max: 2 });
   cleanups.push(() => store.close(), () => db.end());
-  return { store, db, url: url.toString() };
+  return { store, db, url };
 }
 
 function article(file: string, n: number, headline: string, text: string, extra: Partial<Article> = {}): Article {
