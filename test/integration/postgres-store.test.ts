@@ -25,9 +25,9 @@ const MODE: KeywordMode = 'both';
 
 /** A fresh database for one test: the store on it, and a pool to inspect it. `indexesOnly`
  * keeps the planner off sequential scans, as on a large table (the HNSW and GIN paths). */
-async function freshStore(options: { efSearch?: number; indexesOnly?: boolean } = {}): Promise<{ store: PostgresChunkStore; db: pg.Pool; url: string }> {
+async function freshStore(options: { efSearch?: number; indexesOnly?: boolean; keywordCandidateBudget?: number } = {}): Promise<{ store: PostgresChunkStore; db: pg.Pool; url: string }> {
   const url = await freshDatabaseUrl(options.indexesOnly ? { enable_seqscan: 'off' } : {});
-  const store = await PostgresChunkStore.open({ url, identity: IDENTITY, keywordMode: MODE, efSearch: options.efSearch });
+  const store = await PostgresChunkStore.open({ url, identity: IDENTITY, keywordMode: MODE, efSearch: options.efSearch, keywordCandidateBudget: options.keywordCandidateBudget });
   const db = new pg.Pool({ connectionString: url, max: 2 });
   cleanups.push(() => store.close(), () => db.end());
   return { store, db, url };
@@ -114,6 +114,25 @@ test('keyword search equals KeywordIndex: same BM25 scores and order, by sequent
     for (const p of pages) await store.upsertPage(p);
     await withView(store, (view) => assertKeywordEqual(view, pages.flatMap((p) => p.chunks)));
   }
+});
+
+test('keyword search that scores the rarest terms first still returns the exact top k', { timeout: 30_000 }, async () => {
+  // A budget of one posting: the first round scores only the chunks holding the rarest term, and
+  // every widening is decided by the upper bound of the terms left out.
+  const { store } = await freshStore({ keywordCandidateBudget: 1 });
+  const pages = [PAGE_A(), PAGE_B(), PAGE_C()];
+  for (const p of pages) await store.upsertPage(p);
+  const chunks = pages.flatMap((p) => p.chunks);
+  const index = KeywordIndex.build(chunks.map((c) => c.indexText), MODE);
+  await withView(store, async (view) => {
+    await assertKeywordEqual(view, chunks);
+    for (const query of [...QUERIES, '工人 工会 职工 休息室', '职工']) {
+      for (const k of [1, 3]) {
+        const expected = index.search(query, k).map((hit) => hit.score.toFixed(9));
+        assert.deepEqual((await view.keywordSearch(query, k)).map((h) => h.score.toFixed(9)), expected, `${query} top ${k}`);
+      }
+    }
+  });
 });
 
 test('dense search returns the exact nearest neighbours by cosine, also deeper than ef_search; chunks, articles and vectors by id', { timeout: 30_000 }, async () => {

@@ -21,12 +21,17 @@ export interface PostgresStoreOptions {
   /** HNSW candidate list size per dense query (recall against speed); pgvector's default is 40.
    * Raised to k for a deeper search (pgvector returns at most ef_search rows), capped at 1000. */
   efSearch?: number;
+  /** Keyword search first scores only the chunks holding the question's rarest terms, up to about
+   * this many postings, and widens only when the common terms could still change the top k. */
+  keywordCandidateBudget?: number;
 }
 
 /** pgvector's limit for hnsw.ef_search. */
 const MAX_EF_SEARCH = 1000;
 /** Serialises page writers: term_df and corpus_stats are read-modify-write. Not MIGRATION_LOCK. */
 const WRITE_LOCK = 7_368_201_555;
+/** Postings scored in keyword search's first round (keywordCandidateBudget). */
+const DEFAULT_CANDIDATE_BUDGET = 20_000;
 const K1 = 1.2;
 const B = 0.75;
 
@@ -40,6 +45,7 @@ export class PostgresChunkStore implements ChunkStore {
     private readonly identity: StoreIdentity,
     private readonly keywordMode: KeywordMode,
     private readonly efSearch: number,
+    private readonly candidateBudget: number,
   ) {}
 
   static async open(options: PostgresStoreOptions): Promise<PostgresChunkStore> {
@@ -58,7 +64,7 @@ export class PostgresChunkStore implements ChunkStore {
       if (!options.pool) await pool.end().catch(() => {});
       throw error;
     }
-    return new PostgresChunkStore(pool, !options.pool, target, options.identity, options.keywordMode, efSearch);
+    return new PostgresChunkStore(pool, !options.pool, target, options.identity, options.keywordMode, efSearch, options.keywordCandidateBudget ?? DEFAULT_CANDIDATE_BUDGET);
   }
 
   async view(): Promise<IndexView> {
@@ -69,7 +75,7 @@ export class PostgresChunkStore implements ChunkStore {
         "SELECT set_config('hnsw.ef_search', $1, true), chunks, tokens, vectors, generation, epoch FROM corpus_stats",
         [String(this.efSearch)],
       );
-      return new PostgresIndexView(client, this.keywordMode, this.efSearch, rows[0]);
+      return new PostgresIndexView(client, this.keywordMode, this.efSearch, rows[0], this.candidateBudget);
     } catch (error) {
       client.release(error as Error);
       throw explainDatabaseError(error, this.target);
@@ -273,7 +279,7 @@ const KEYWORD_SEARCH = `
   FROM chunks c
   CROSS JOIN LATERAL (SELECT t AS term, count(*)::float8 AS tf FROM unnest(c.tokens) t WHERE t = ANY($1::text[]) GROUP BY t) m
   JOIN q ON q.term = m.term
-  WHERE c.tokens && $1::text[]
+  WHERE c.tokens && $7::text[]
   GROUP BY c.id
   ORDER BY score DESC, c.id
   LIMIT $6`;
@@ -290,6 +296,7 @@ class PostgresIndexView implements IndexView {
     private readonly mode: KeywordMode,
     private efSearch: number,
     stats: StatsRow,
+    private readonly candidateBudget: number,
   ) {
     this.version = `pg:${stats.epoch}:${stats.generation}`;
     this.chunkCount = Number(stats.chunks);
@@ -313,12 +320,27 @@ class PostgresIndexView implements IndexView {
     return rows.filter((r): r is ScoredId => r.score !== null);
   }
 
+  /** BM25 over every chunk, exactly, without scoring every chunk that holds a common term: the
+   * chunks holding the rarest terms are scored first (on all terms); a chunk holding none of them
+   * scores at most the other terms' upper bounds, idf × (k1 + 1) each, so when those sum below the
+   * k-th score found, nothing else can enter the top k. Otherwise the next-rarest terms join. */
   async keywordSearch(query: string, k: number): Promise<ScoredId[]> {
-    const terms = [...new Set(tokenize(query, this.mode, true))];
-    if (this.chunkCount === 0 || terms.length === 0 || k <= 0) return [];
+    const asked = [...new Set(tokenize(query, this.mode, true))];
+    if (this.chunkCount === 0 || asked.length === 0 || k <= 0) return [];
+    const { rows: known } = await this.client.query<{ term: string; df: number }>('SELECT term, df FROM term_df WHERE term = ANY($1::text[]) ORDER BY df, term', [asked]);
+    const terms = known.map((t) => t.term);
+    const bound = (t: { df: number }) => Math.log(1 + (this.chunkCount - t.df + 0.5) / (t.df + 0.5)) * (K1 + 1);
     const averageLength = this.tokenCount / this.chunkCount;
-    const { rows } = await this.client.query<ScoredId>(KEYWORD_SEARCH, [terms, this.chunkCount, averageLength, K1, B, k]);
-    return rows;
+    let budget = this.candidateBudget;
+    for (;;) {
+      let postings = 0;
+      const rare = known.filter((t) => (postings += t.df) <= budget || t === known[0]).length;
+      const { rows } = await this.client.query<ScoredId>(KEYWORD_SEARCH, [terms, this.chunkCount, averageLength, K1, B, k, terms.slice(0, rare)]);
+      const rest = known.slice(rare).reduce((sum, t) => sum + bound(t), 0);
+      const kth = rows.length >= k ? rows[k - 1].score : 0;
+      if (rare === known.length || rest < kth) return rows;
+      budget *= 4;
+    }
   }
 
   async vectors(ids: string[]): Promise<Map<string, number[]>> {
