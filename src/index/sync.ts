@@ -1,0 +1,62 @@
+// Page-by-page ingestion into any ChunkStore (src/index/port.ts): each page of CORPUS_DIR is
+// compared with the store by the sha256 of its text; only new and changed pages are segmented,
+// chunked, embedded and upserted (each in one step readers never see half of), and pages gone
+// from CORPUS_DIR are deleted. Adding one page to a big index costs that page alone.
+import { createHash } from 'node:crypto';
+import { loadCorpus } from '../corpus/index.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { chunkArticles } from './chunk.ts';
+import type { TextEmbedder } from './embeddings.ts';
+import type { ChunkStore } from './port.ts';
+
+export interface SyncReport {
+  added: string[];
+  replaced: string[];
+  removed: string[];
+  unchanged: number;
+  /** Pages CORPUS_DIR holds but that could not be read: their stored version, if any, is kept. */
+  skipped: { file: string; reason: string }[];
+  chunksWritten: number;
+  seconds: number;
+}
+
+export interface SyncOptions {
+  config: Pick<Config, 'corpusDir' | 'maxPageBytes' | 'chunking'>;
+  /** Absent: pages are stored without vectors (keyword search only). */
+  embedder?: TextEmbedder;
+  logger?: Logger;
+  onPage?: (file: string, done: number, total: number) => void;
+}
+
+export const pageHash = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export async function syncPages(store: ChunkStore, options: SyncOptions): Promise<SyncReport> {
+  const started = performance.now();
+  const { config, embedder, logger } = options;
+  const corpus = await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes });
+  const stored = await store.pageHashes();
+  const report: SyncReport = { added: [], replaced: [], removed: [], unchanged: 0, skipped: [], chunksWritten: 0, seconds: 0 };
+  const changed = corpus.pages.filter((page) => stored.get(page.file) !== pageHash(page.text));
+  report.unchanged = corpus.pages.length - changed.length;
+  for (const [done, page] of changed.entries()) {
+    const articles = corpus.articles.filter((a) => a.file === page.file);
+    const chunks = chunkArticles(articles, config.chunking);
+    const vectors = embedder && chunks.length ? await embedder.embedDocuments(chunks.map((c) => c.indexText)) : undefined;
+    await store.upsertPage({ file: page.file, contentHash: pageHash(page.text), articles, chunks, vectors });
+    (stored.has(page.file) ? report.replaced : report.added).push(page.file);
+    report.chunksWritten += chunks.length;
+    options.onPage?.(page.file, done + 1, changed.length);
+  }
+  // A page that is still there but unreadable keeps its stored version; one that is gone goes.
+  const present = new Set([...corpus.pages.map((p) => p.file), ...corpus.warnings.map((w) => w.file)]);
+  for (const file of stored.keys()) {
+    if (present.has(file)) continue;
+    await store.deletePage(file);
+    report.removed.push(file);
+  }
+  report.skipped = corpus.warnings.filter((w) => !corpus.pages.some((p) => p.file === w.file)).map(({ file, reason }) => ({ file, reason }));
+  for (const { file, reason } of report.skipped) logger?.warn(`Skipped page ${file}: ${reason}`);
+  report.seconds = Number(((performance.now() - started) / 1000).toFixed(2));
+  return report;
+}
