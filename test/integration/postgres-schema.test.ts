@@ -29,6 +29,8 @@ test('migrations apply once and in order; a second start applies nothing', async
   assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
   const extension = await pool.query("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
   assert.equal(extension.rowCount, 1);
+  const state = await pool.query("SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'bot\\_%' ORDER BY table_name");
+  assert.deepEqual(state.rows.map((r) => r.table_name), ['bot_answers', 'bot_conversations', 'bot_counters', 'bot_notices', 'bot_rate_buckets', 'bot_uploads'], 'the bot state of migration 3');
 });
 
 test('two replicas starting at once: each migration is applied by exactly one', async () => {

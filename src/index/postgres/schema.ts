@@ -79,6 +79,35 @@ export const MIGRATIONS: Migration[] = [
       INSERT INTO corpus_stats (chunks, tokens, vectors)
         SELECT count(*), coalesce(sum(token_count), 0), count(embedding) FROM chunks;`,
   },
+  {
+    version: 3,
+    name: 'bot state shared by replicas',
+    // src/state/postgres.ts: conversations, answers by message, rate limits, notices, counters and
+    // pending uploads, so that replicas behind one bot token share what one process kept in memory.
+    // Uploads keep an identity column: insertion order decides which to drop, even at equal times.
+    sql: () => `
+      CREATE TABLE bot_conversations (key text PRIMARY KEY, turns jsonb NOT NULL, updated timestamptz NOT NULL);
+      CREATE TABLE bot_answers (
+        chat_id bigint NOT NULL,
+        message_id bigint NOT NULL,
+        answer jsonb NOT NULL,
+        turns jsonb NOT NULL,
+        created timestamptz NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+      );
+      CREATE INDEX bot_answers_created ON bot_answers (created);
+      CREATE TABLE bot_rate_buckets (name text NOT NULL, key text NOT NULL, tokens float8 NOT NULL, updated timestamptz NOT NULL, PRIMARY KEY (name, key));
+      CREATE TABLE bot_notices (kind text NOT NULL, user_id bigint NOT NULL, last timestamptz NOT NULL, PRIMARY KEY (kind, user_id));
+      CREATE TABLE bot_counters (name text PRIMARY KEY, value bigint NOT NULL);
+      CREATE TABLE bot_uploads (
+        id text PRIMARY KEY,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        name text NOT NULL,
+        bytes bytea NOT NULL,
+        user_id bigint NOT NULL,
+        created timestamptz NOT NULL
+      );`,
+  },
 ];
 
 /** What the stored vectors are: recorded by the first migration, checked at every start. */
