@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { StoredBotUpdate } from 'telegram-test-api/lib/telegramServer.js';
 import { startBot, type RunningBot } from '../src/bot/run.ts';
 import { parseCommand, UsageError, type CommandSpec, type OptionSpec } from '../src/cli/args.ts';
-import { createServices, type Services } from '../src/cli/shared.ts';
+import { createServices, localIndex, type Services } from '../src/cli/shared.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { OperatorError, runMain } from '../src/errors.ts';
 import { loadQuestions, quantile } from '../src/eval/questions.ts';
@@ -795,7 +795,7 @@ await runMain(async () => {
   try {
     const started = Date.now();
     const lab = await openLab();
-    const { counts } = lab.services.index.current().manifest;
+    const { counts } = localIndex(lab.services, 'npm run loadtest').current().manifest;
     const environment = { cores: os.cpus().length, node: process.version, pages: counts.pages, chunks: counts.chunks, questions: lab.questions.length, loadAtStart: loadAverage() };
     if (environment.loadAtStart > environment.cores) progress(`Note: the machine is busy (load average ${environment.loadAtStart} on ${environment.cores} cores): the figures will be slower than on an idle machine.`);
     const r: Results = { environment, latency: [], shutdown: [], crashReindex: [], errors: [] };

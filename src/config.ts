@@ -63,6 +63,11 @@ const schema = z.object({
   }),
   CORPUS_DIR: optionalString.transform((v) => v ?? 'seeds'),
   INDEX_DIR: optionalString.transform((v) => v ?? 'index-data'),
+  DATABASE_URL: optionalString.superRefine((v, ctx) => {
+    if (v !== undefined && !/^postgres(ql)?:\/\//.test(v)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a PostgreSQL URL, e.g. postgres://newsbot:secret@127.0.0.1:5432/newsbot (or leave it empty for the index in INDEX_DIR)' });
+    }
+  }),
   MAX_PAGE_BYTES: integer(2_000_000, 1_000, 100_000_000, 'pages larger than this are skipped'),
   EMBEDDING_MODEL: optionalString.transform((v) => v ?? DEFAULT_EMBEDDING_MODEL),
   EMBEDDING_MODEL_PATH: optionalString,
@@ -105,6 +110,9 @@ export interface Config {
   telegram: { token?: string; apiRoot?: string; adminUserIds: number[]; webhookUrl?: string; webhookSecret?: string; port: number };
   corpusDir: string;
   indexDir: string;
+  /** Set: the index and the bot's state live in PostgreSQL (pgvector), shared by replicas, and
+   * nothing is written to INDEX_DIR. */
+  databaseUrl?: string;
   /** How often a running process looks for a build swapped in by another one. */
   indexWatchMs: number;
   maxPageBytes: number;
@@ -186,6 +194,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     },
     corpusDir,
     indexDir: resolve(e.INDEX_DIR),
+    databaseUrl: e.DATABASE_URL,
     indexWatchMs: e.INDEX_WATCH_MS,
     maxPageBytes: e.MAX_PAGE_BYTES,
     embeddings: e.EMBEDDINGS_BASE_URL

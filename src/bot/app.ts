@@ -2,14 +2,12 @@
 // thin and every reply goes through render.ts. Tests build the same app with real parts.
 import { Telegraf } from 'telegraf';
 import { telegramAgent } from '../net/proxy.ts';
-import { ConversationStore } from './conversations.ts';
 import type { BotServices, BotState } from './context.ts';
 import { adminComposer } from './handlers/admin.ts';
 import { askComposer } from './handlers/ask.ts';
 import { helpComposer } from './handlers/help.ts';
 import { fallbackComposer } from './handlers/fallback.ts';
 import { gate } from './handlers/gate.ts';
-import { NoticeLimiter, RateLimiter } from './limits.ts';
 import { Outbox } from './outbox.ts';
 import { sendText } from './send.ts';
 import { TaskQueue } from './tasks.ts';
@@ -37,14 +35,14 @@ export function createBot(services: BotServices): BotApp {
   const tasks = new TaskQueue({ ...config.queue, maxPerUser: Math.min(config.queue.maxQueued, Math.max(3, config.rateLimitPerMinute)) });
   const state: BotState = {
     ...services,
-    conversations: new ConversationStore(),
-    limiter: new RateLimiter(config.rateLimitPerMinute),
+    conversations: services.stateStore.conversations,
+    limiter: services.stateStore.limiter('questions', config.rateLimitPerMinute),
     // Anything the bot replies to: looser than questions, so that questions meet their own limit.
-    actions: new RateLimiter(config.rateLimitPerMinute * 3),
-    notices: new NoticeLimiter(),
+    actions: services.stateStore.limiter('actions', config.rateLimitPerMinute * 3),
+    notices: services.stateStore.notices(),
     tasks,
     outbox: new Outbox(bot.telegram, logger, { track: (pending) => tasks.track(pending) }),
-    stats: { startedAt: Date.now(), questionsAnswered: 0 },
+    stats: { startedAt: Date.now() },
     closing: false,
   };
   bot.use(gate(state), helpComposer(state), adminComposer(state), askComposer(state), fallbackComposer(state));

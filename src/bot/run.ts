@@ -186,7 +186,7 @@ async function reportInterruptedReindex({ state }: BotApp): Promise<void> {
   if (!report?.interrupted) return;
   const { chatId, messageId } = (report.requestedBy ?? {}) as { chatId?: number; messageId?: number };
   // Start-up rebuilds an index older than the pages (main.ts): then there is nothing to redo.
-  const rebuilt = Date.parse(state.index.current().manifest.builtAt) >= Date.now() - process.uptime() * 1000;
+  const rebuilt = Date.parse((await state.index.status()).updatedAt) >= Date.now() - process.uptime() * 1000;
   const text = rebuilt ? REBUILT_AT_START : INTERRUPTED_REINDEX;
   if (typeof chatId === 'number') {
     if (typeof messageId === 'number') {

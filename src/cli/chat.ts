@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import type { Answerer } from '../answer/answer.ts';
 import type { Turn } from '../answer/types.ts';
 import type { Config } from '../config.ts';
-import type { IndexService } from '../index/service.ts';
+import type { IndexBackend } from '../index/backend.ts';
 import type { CommandSpec, OptionSpec } from './args.ts';
 import { answerAsText } from './format.ts';
 
@@ -22,9 +22,8 @@ export const CHAT_COMMAND = {
 } satisfies CommandSpec<Record<string, OptionSpec>>;
 
 
-export async function runChat(services: { answerer: Answerer; index: IndexService; config: Pick<Config, 'indexWatchMs'> }, input = process.stdin, output = process.stdout): Promise<void> {
-  const snapshot = services.index.current();
-  const { counts } = snapshot.manifest;
+export async function runChat(services: { answerer: Answerer; index: IndexBackend; config: Pick<Config, 'indexWatchMs'> }, input = process.stdin, output = process.stdout): Promise<void> {
+  const counts = await services.index.status();
   output.write(
     `新闻问答 · 终端模式（${services.answerer.mode === 'llm' ? '大模型回答' : '摘录式回答，无需密钥'}）\n` +
       `已收录 ${counts.pages} 个版面、${counts.articles} 篇报道。${HELP}\n` +

@@ -11,7 +11,7 @@ import { KeywordIndex, type KeywordMode } from '../index/keyword.ts';
 import type { Fusion, RetrievalMode } from '../retrieve/search.ts';
 import { evaluateAnswers } from '../eval/answers.ts';
 import { parseCommand, UsageError, type CommandSpec, type OptionSpec } from './args.ts';
-import { loadedServices } from './shared.ts';
+import { loadedServices, localIndex } from './shared.ts';
 
 export const EVAL_COMMAND = {
   usage: 'Usage: npm run eval [-- --json]\n       npm run eval -- --answers [--split tune|holdout|all] [--verbose] [--json]',
@@ -58,7 +58,7 @@ await runMain(async () => {
   if (args.values.answers) return evaluateAnswers({ split, verbose: args.values.verbose ?? false, json: args.values.json ?? false });
   if (args.values.split) throw new UsageError('--split goes with --answers (the retrieval tables show both halves).', EVAL_COMMAND.usage);
   const services = await loadedServices();
-  const snapshot = services.index.current();
+  const snapshot = localIndex(services, 'npm run eval').current();
   const all = loadQuestions();
   // The first set, as always (follow-ups need their history), and the later single-article types.
   const questions = all.filter((q) => FIRST_SET_TYPES.includes(q.type) && q.type !== 'followup');

@@ -1,32 +1,12 @@
-// What the CLI entry points share: config, logger, embedder and a loaded index.
-import { Answerer } from '../answer/answer.ts';
-import { createChatModel } from '../answer/llm.ts';
+// What the CLI entry points share: services from the composition root (src/app.ts), loaded.
+import { createServices, type Services } from '../app.ts';
 import { loadConfig, type Config } from '../config.ts';
-import { createEmbeddings, type TextEmbedder } from '../index/embeddings.ts';
+import { OperatorError } from '../errors.ts';
 import { IndexService } from '../index/service.ts';
 import type { BuildProgress } from '../index/store.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { installProxy } from '../net/proxy.ts';
-import { Retriever } from '../retrieve/search.ts';
 
-export interface Services {
-  config: Config;
-  logger: Logger;
-  embedder: TextEmbedder;
-  index: IndexService;
-  retriever: Retriever;
-  answerer: Answerer;
-}
-
-export async function createServices(config = loadConfig(), logger: Logger = createLogger(config.logLevel)): Promise<Services> {
-  installProxy({ logger }); // HTTPS_PROXY etc. for fetch (LLM, embeddings, model download)
-  const embedder = await createEmbeddings(config, logger);
-  const index = new IndexService(config, embedder, logger);
-  const retriever = new Retriever(() => index.view(), embedder, logger);
-  const llm = config.llm ? createChatModel(config.llm) : undefined;
-  const answerer = new Answerer({ retriever, views: () => index.view(), embedder, llm, logger, maxQuestionChars: config.maxQuestionChars, contextChars: config.answers.llmContextChars, maxListArticles: config.answers.listMaxArticles });
-  return { config, logger, embedder, index, retriever, answerer };
-}
+export { createServices, type Services } from '../app.ts';
 
 /** Command-line tools log warnings only, unless LOG_LEVEL asks for more. */
 export function cliLogger(config: Config): Logger {
@@ -49,6 +29,13 @@ export async function loadedServices(config: Config = loadConfig(), options: { p
     progress?.stop();
   }
   return services;
+}
+
+/** The local index, for tools that read its build directly (the retrieval tables, the load
+ * test); with DATABASE_URL they say how to run them. */
+export function localIndex(services: Services, tool: string): IndexService {
+  if (services.index instanceof IndexService) return services.index;
+  throw new OperatorError(`${tool} reads the local index in INDEX_DIR: run it without DATABASE_URL (e.g. DATABASE_URL= ${tool}).`);
 }
 
 /** Progress for people on a terminal (a bar) and plain lines for logs and pipes. */

@@ -8,6 +8,7 @@
 // Each pass has its own Answerer: none affects another.
 import { Answerer } from '../answer/answer.ts';
 import { cliLogger, createServices } from '../cli/shared.ts';
+import { loadCorpus } from '../corpus/index.ts';
 import { loadConfig } from '../config.ts';
 import { answerWithHistory, recordContexts, summariseContext, type ContextFigures, type ContextRecord } from './context.ts';
 import { goldArticleIds, isAnswerable, loadQuestions, percent, QUESTION_TYPES, SPLITS, type Split } from './questions.ts';
@@ -50,10 +51,12 @@ export async function evaluateAnswers(options: AnswerEvalOptions): Promise<void>
   const config = loadConfig();
   const logger = cliLogger(config);
   const services = await createServices(config, logger);
-  const snapshot = await services.index.loadOrBuild();
+  await services.index.loadOrBuild();
+  // Gold articles from CORPUS_DIR itself (ids depend only on the page), whichever store holds them.
+  const { articles } = await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes });
   const questions = inSplit(options.split)(loadQuestions());
   // Every gold article must be in the index before anything runs.
-  const golds = new Map(questions.map((q) => [q.id, goldArticleIds(q, snapshot.articles)]));
+  const golds = new Map(questions.map((q) => [q.id, goldArticleIds(q, articles)]));
   const splits = shownSplits(options.split);
   const base = { retriever: services.retriever, views: () => services.index.view(), embedder: services.embedder, maxQuestionChars: config.maxQuestionChars };
 

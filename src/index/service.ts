@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import { listPageFiles } from '../corpus/read.ts';
 import { explainFolderError, isOperatorError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { sampleHeadlines, type IndexBackend, type IndexStatus, type ReindexSummary } from './backend.ts';
 import { EmbeddingUnavailableError, type TextEmbedder } from './embeddings.ts';
 import { localView } from './local.ts';
 import type { IndexView } from './port.ts';
@@ -25,7 +26,8 @@ import {
   type RequestedBy,
 } from './store.ts';
 
-export class IndexService {
+export class IndexService implements IndexBackend {
+  readonly backend = 'local' as const;
   private snapshot?: IndexSnapshot;
   private building?: Promise<BuildSummary>;
   private recovery?: Promise<RecoveryReport>;
@@ -46,6 +48,20 @@ export class IndexService {
   async view(): Promise<IndexView> {
     return localView(this.current());
   }
+
+  async status(): Promise<IndexStatus> {
+    const { manifest, articles } = this.current();
+    return {
+      backend: 'local',
+      ...manifest.counts,
+      embedding: manifest.embedding,
+      updatedAt: manifest.builtAt,
+      codeVersion: manifest.codeVersion,
+      sampleHeadlines: sampleHeadlines(articles),
+    };
+  }
+
+  async close(): Promise<void> {}
 
   get isReindexing(): boolean {
     return this.building !== undefined;
@@ -133,17 +149,31 @@ export class IndexService {
 
   /** Rebuilds from CORPUS_DIR while searches keep using the old snapshot, then swaps.
    * `requestedBy` is recorded in the lock, for recoverInterrupted after a crash. */
-  async reindex(onProgress?: (p: BuildProgress) => void, options: { requestedBy?: RequestedBy } = {}): Promise<BuildSummary> {
+  async reindex(onProgress?: (p: BuildProgress) => void, options: { requestedBy?: RequestedBy } = {}): Promise<BuildSummary & ReindexSummary> {
     if (this.building) throw new ReindexBusyError('A reindex is already running in this process.');
     this.building = buildIndex({ config: this.config, embedder: this.embedder, logger: this.logger, onProgress, requestedBy: options.requestedBy });
     try {
       const summary = await this.building;
       await this.reload();
-      return summary;
+      return { ...summary, ...summarize(summary) };
     } finally {
       this.building = undefined;
     }
   }
+}
+
+/** A build as a reindex summary: every page is rewritten, unchanged chunks keep their vectors. */
+function summarize({ manifest, seconds, denseNotice }: BuildSummary): ReindexSummary {
+  const { pages, articles, chunks, reusedVectors } = manifest.counts;
+  return {
+    seconds,
+    counts: { pages, articles, chunks },
+    changed: { added: 0, replaced: pages, removed: 0 },
+    reusedVectors,
+    skippedPages: manifest.warnings.length,
+    garbledPages: manifest.notices?.length ?? 0,
+    denseNotice,
+  };
 }
 
 async function modelLoads(embedder: TextEmbedder): Promise<boolean> {

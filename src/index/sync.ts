@@ -3,7 +3,9 @@
 // chunked, embedded and upserted (each in one step readers never see half of), and pages gone
 // from CORPUS_DIR are deleted. Adding one page to a big index costs that page alone.
 import { createHash } from 'node:crypto';
-import { loadCorpus } from '../corpus/index.ts';
+import { loadCorpus, type Corpus } from '../corpus/index.ts';
+import { isPageNotice, readPage } from '../corpus/read.ts';
+import { segmentPage } from '../corpus/segment.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { chunkArticles } from './chunk.ts';
@@ -17,6 +19,8 @@ export interface SyncReport {
   unchanged: number;
   /** Pages CORPUS_DIR holds but that could not be read: their stored version, if any, is kept. */
   skipped: { file: string; reason: string }[];
+  /** Pages kept with a few undecodable bytes replaced by �. */
+  garbled: number;
   chunksWritten: number;
   seconds: number;
 }
@@ -27,6 +31,10 @@ export interface SyncOptions {
   embedder?: TextEmbedder;
   logger?: Logger;
   onPage?: (file: string, done: number, total: number) => void;
+  /** Only these files of CORPUS_DIR (an admin's upload): nothing else is read or deleted. */
+  only?: string[];
+  /** Pages written again even if unchanged (stored without vectors, now that the model loads). */
+  rewrite?: Set<string>;
 }
 
 export const pageHash = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -34,10 +42,10 @@ export const pageHash = (text: string) => createHash('sha256').update(text).dige
 export async function syncPages(store: ChunkStore, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
   const { config, embedder, logger } = options;
-  const corpus = await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes });
+  const corpus = options.only ? await loadPages(config, options.only) : await loadCorpus(config.corpusDir, { maxPageBytes: config.maxPageBytes });
   const stored = await store.pageHashes();
-  const report: SyncReport = { added: [], replaced: [], removed: [], unchanged: 0, skipped: [], chunksWritten: 0, seconds: 0 };
-  const changed = corpus.pages.filter((page) => stored.get(page.file) !== pageHash(page.text));
+  const report: SyncReport = { added: [], replaced: [], removed: [], unchanged: 0, skipped: [], garbled: 0, chunksWritten: 0, seconds: 0 };
+  const changed = corpus.pages.filter((page) => options.rewrite?.has(page.file) || stored.get(page.file) !== pageHash(page.text));
   report.unchanged = corpus.pages.length - changed.length;
   for (const [done, page] of changed.entries()) {
     const articles = corpus.articles.filter((a) => a.file === page.file);
@@ -51,12 +59,36 @@ export async function syncPages(store: ChunkStore, options: SyncOptions): Promis
   // A page that is still there but unreadable keeps its stored version; one that is gone goes.
   const present = new Set([...corpus.pages.map((p) => p.file), ...corpus.warnings.map((w) => w.file)]);
   for (const file of stored.keys()) {
-    if (present.has(file)) continue;
+    if (present.has(file) || options.only) continue;
     await store.deletePage(file);
     report.removed.push(file);
   }
   report.skipped = corpus.warnings.filter((w) => !corpus.pages.some((p) => p.file === w.file)).map(({ file, reason }) => ({ file, reason }));
+  report.garbled = corpus.warnings.filter(isPageNotice).length;
   for (const { file, reason } of report.skipped) logger?.warn(`Skipped page ${file}: ${reason}`);
   report.seconds = Number(((performance.now() - started) / 1000).toFixed(2));
   return report;
+}
+
+/** loadCorpus for a few files: read and segment only these. */
+async function loadPages(config: SyncOptions['config'], files: string[]): Promise<Corpus> {
+  const corpus: Corpus = { pages: [], articles: [], warnings: [] };
+  for (const file of files) {
+    const page = await readPage(config.corpusDir, file, { maxPageBytes: config.maxPageBytes });
+    if (!('text' in page)) {
+      corpus.warnings.push(page);
+      continue;
+    }
+    let articles;
+    try {
+      articles = segmentPage(page);
+    } catch (error) {
+      corpus.warnings.push({ file, reason: `could not be split into articles (${(error as Error).message})` });
+      continue;
+    }
+    if (articles.length === 0) corpus.warnings.push({ file, reason: 'has no recognisable article' });
+    corpus.pages.push(page);
+    corpus.articles.push(...articles);
+  }
+  return corpus;
 }

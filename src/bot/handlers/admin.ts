@@ -1,15 +1,16 @@
 // Admins (ADMIN_USER_IDS): /reindex, /stats, and .txt/.md pages sent as documents.
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Composer, type Context } from 'telegraf';
 import { decodePage, PAGE_EXTENSIONS } from '../../corpus/read.ts';
 import { explainFolderError, isOperatorError, OperatorError, type OperatorErrorCode } from '../../errors.ts';
-import type { BuildProgress } from '../../index/store.ts';
+import type { ReindexSummary } from '../../index/backend.ts';
+import { ReindexBusyError, type BuildProgress } from '../../index/store.ts';
 import type { BotState } from '../context.ts';
 import { escapeHtml } from '../render.ts';
 import { sendText, type MessageOptions } from '../send.ts';
+import { QUESTIONS_ANSWERED } from './ask.ts';
 
 const NOT_ADMIN = '抱歉，这个命令只有管理员可以使用。';
 const PHASES: Record<BuildProgress['phase'], string> = {
@@ -39,12 +40,6 @@ export function adminReason(error: unknown): string {
   return isOperatorError(error) ? (error as Error).message : '内部错误，详见日志';
 }
 
-interface PendingUpload {
-  name: string;
-  bytes: Buffer;
-  userId: number;
-}
-
 /** A page name that is safe to write into CORPUS_DIR: no directories, no hidden files, an
  * allowed extension, only letters, digits, CJK, '-', '_' and '.'. */
 export function safePageName(original: string): string | undefined {
@@ -57,7 +52,6 @@ export function safePageName(original: string): string | undefined {
 
 export function adminComposer(state: BotState): Composer<Context> {
   const composer = new Composer<Context>();
-  const pending = new Map<string, PendingUpload>();
   const isAdmin = (ctx: Context) => ctx.from !== undefined && state.config.telegram.adminUserIds.includes(ctx.from.id);
   const say = (ctx: Context, text: string, label = 'admin reply', extra: MessageOptions = {}) => sendText(state.outbox, ctx.chat!.id, text, extra, label);
 
@@ -73,28 +67,27 @@ export function adminComposer(state: BotState): Composer<Context> {
     void reindex(state, ctx.chat.id).finally(() => (reindexClaimed = false));
   });
 
-  composer.command('stats', (ctx) => {
+  composer.command('stats', async (ctx) => {
     if (!isAdmin(ctx)) return void say(ctx, NOT_ADMIN);
-    void say(ctx, statsHtml(state), '/stats', { html: true });
+    void say(ctx, await statsHtml(state), '/stats', { html: true });
   });
 
   composer.on('document', (ctx) => {
     if (!isAdmin(ctx)) return void say(ctx, '抱歉，只有管理员可以上传版面文件。');
     // The download and the write happen off the update loop.
-    state.tasks.track(receivePage(state, ctx, ctx.message.document, pending));
+    state.tasks.track(receivePage(state, ctx, ctx.message.document));
   });
 
-  composer.action(/^upload:(yes|no):([0-9a-f]+)$/, (ctx) => {
+  // Taken from the state store, so that the 覆盖 press may land on another replica, and only once.
+  composer.action(/^upload:(yes|no):([0-9a-f]+)$/, async (ctx) => {
     const [, choice, id] = ctx.match;
-    const upload = pending.get(id);
-    const valid = upload !== undefined && isAdmin(ctx) && ctx.from?.id === upload.userId;
-    void state.outbox.send(ctx.chat!.id, 'button answer', () => ctx.answerCbQuery(valid ? undefined : '这个操作已失效。'), { kind: 'light' });
-    if (!valid) return;
-    pending.delete(id);
+    const upload = isAdmin(ctx) ? await state.stateStore.takeUpload(id, ctx.from!.id) : undefined;
+    void state.outbox.send(ctx.chat!.id, 'button answer', () => ctx.answerCbQuery(upload ? undefined : '这个操作已失效。'), { kind: 'light' });
+    if (!upload) return;
     const edit = (text: string) => void state.outbox.send(ctx.chat!.id, 'upload status', () => ctx.editMessageText(text));
     if (choice === 'no') return edit(`已取消，${upload.name} 保持不变。`);
     state.tasks.track(
-      savePage(state, upload.name, upload.bytes, ctx).then((saved) => saved && edit(`已覆盖版面 ${upload.name}。发送 /reindex 更新索引。`)),
+      savePage(state, upload.name, upload.bytes, ctx).then(async (saved) => saved && edit(`已覆盖版面 ${upload.name}。${await ingestUpload(state, upload.name)}`)),
     );
   });
 
@@ -119,31 +112,55 @@ async function reindex(state: BotState, chatId: number): Promise<void> {
       const share = p.total > 0 && p.phase === 'embedding' ? ` ${p.done}/${p.total}` : '';
       void edit(`正在重建索引：${PHASES[p.phase]}${share}……`);
     }, { requestedBy });
-    const { counts } = summary.manifest;
-    await edit(
-      `索引已更新：${counts.pages} 个版面、${counts.articles} 篇报道、${counts.chunks} 个片段，用时 ${summary.seconds.toFixed(1)} 秒` +
-        `（复用 ${counts.reusedVectors} 个向量${summary.manifest.warnings.length ? `，跳过 ${summary.manifest.warnings.length} 个无法读取的文件` : ''}` +
-        `${summary.manifest.notices?.length ? `，${summary.manifest.notices.length} 个版面中的少量乱码已替换为 �` : ''}）。` +
-        (summary.denseNotice ? '\n注意：嵌入模型不可用，本次只建立了关键词索引。' : ''),
-      true,
-    );
+    await edit(reindexReport(summary), true);
   } catch (error) {
+    if (error instanceof ReindexBusyError) return void (await edit('另一个进程正在重建索引，请等它完成后再试。', true));
     state.logger.error(`Reindex requested in chat ${chatId} failed: ${(error as Error).message}`);
     await edit(`重建索引失败，原有索引继续使用。原因：${adminReason(error)}`, true);
   }
 }
 
-function statsHtml(state: BotState): string {
-  const { manifest } = state.index.current();
+/** What a reindex did, for the admin. */
+export function reindexReport(summary: ReindexSummary): string {
+  const { counts, changed } = summary;
+  const details = [
+    summary.reusedVectors !== undefined ? `复用 ${summary.reusedVectors} 个向量` : `新增 ${changed.added} 个、更新 ${changed.replaced} 个、删除 ${changed.removed} 个版面`,
+    summary.skippedPages ? `跳过 ${summary.skippedPages} 个无法读取的文件` : '',
+    summary.garbledPages ? `${summary.garbledPages} 个版面中的少量乱码已替换为 �` : '',
+  ].filter(Boolean);
+  return (
+    `索引已更新：${counts.pages} 个版面、${counts.articles} 篇报道、${counts.chunks} 个片段，用时 ${summary.seconds.toFixed(1)} 秒（${details.join('，')}）。` +
+    (summary.denseNotice ? '\n注意：嵌入模型不可用，本次只建立了关键词索引。' : '')
+  );
+}
+
+/** Indexes an uploaded page at once where the backend writes page by page (DATABASE_URL): every
+ * replica answers from it without a reindex. Returns the sentence for the admin. */
+async function ingestUpload(state: BotState, name: string): Promise<string> {
+  if (!state.index.ingestPages) return '发送 /reindex 更新索引。';
+  try {
+    const summary = await state.index.ingestPages([name]);
+    if (summary.skippedPages) return '但无法从中识别出报道，未收录。';
+    return `已收录，现在可以就它提问（共 ${summary.counts.pages} 个版面、${summary.counts.articles} 篇报道）。`;
+  } catch (error) {
+    if (error instanceof ReindexBusyError) return '正在重建索引，完成后会一并收录。';
+    state.logger.error(`Could not index the uploaded page ${name}: ${(error as Error).message}`);
+    return `收录失败：${adminReason(error)} 可稍后发送 /reindex 重试。`;
+  }
+}
+
+async function statsHtml(state: BotState): Promise<string> {
+  const [status, answered] = await Promise.all([state.index.status(), state.stateStore.counter(QUESTIONS_ANSWERED)]);
   const uptime = Math.round((Date.now() - state.stats.startedAt) / 1000);
+  const store = status.backend === 'postgres' ? 'PostgreSQL' : '本地';
   return [
     '<b>运行状态</b>',
-    `索引：${manifest.counts.pages} 个版面 · ${manifest.counts.articles} 篇报道 · ${manifest.counts.chunks} 个片段`,
-    `嵌入模型：${escapeHtml(manifest.embedding ? `${manifest.embedding.model}（${manifest.embedding.dimension} 维）` : '不可用（仅关键词检索）')}`,
+    `索引（${store}）：${status.pages} 个版面 · ${status.articles} 篇报道 · ${status.chunks} 个片段`,
+    `嵌入模型：${escapeHtml(status.embedding ? `${status.embedding.model}（${status.embedding.dimension} 维）` : '不可用（仅关键词检索）')}`,
     `回答方式：${escapeHtml(state.answerer.mode === 'llm' ? `大模型 ${state.config.llm?.model ?? ''}` : '摘录式（未配置大模型）')}`,
-    `索引构建于：${escapeHtml(manifest.builtAt.replace('T', ' ').replace(/\..+/, ' UTC'))}（代码版本 ${escapeHtml(manifest.codeVersion)}）`,
+    `索引更新于：${escapeHtml(status.updatedAt.replace('T', ' ').replace(/\..+/, ' UTC'))}${status.codeVersion ? `（代码版本 ${escapeHtml(status.codeVersion)}）` : ''}`,
     `运行时间：${Math.floor(uptime / 3600)} 小时 ${Math.floor((uptime % 3600) / 60)} 分 ${uptime % 60} 秒`,
-    `已回答问题：${state.stats.questionsAnswered}；排队中：${state.tasks.waitingCount}`,
+    `已回答问题：${answered}${state.stateStore.backend === 'postgres' ? '（所有副本）' : ''}；排队中：${state.tasks.waitingCount}`,
     state.outbox.failures.gaveUp || state.outbox.failures.blocked
       ? `未送达消息：${state.outbox.failures.gaveUp}（另有 ${state.outbox.failures.blocked} 条因用户屏蔽）`
       : '',
@@ -156,7 +173,7 @@ function statsHtml(state: BotState): string {
 type Document = { file_id: string; file_name?: string; file_size?: number };
 
 /** Checks, downloads and saves an admin's page, or asks before overwriting one of the same name. */
-async function receivePage(state: BotState, ctx: Context, document: Document, pending: Map<string, PendingUpload>): Promise<void> {
+async function receivePage(state: BotState, ctx: Context, document: Document): Promise<void> {
   const say = (text: string, extra: MessageOptions = {}) => sendText(state.outbox, ctx.chat!.id, text, extra, 'upload reply');
   const name = safePageName(document.file_name ?? '');
   if (!name) return void say('只接受 .txt 或 .md 格式的版面文件，文件名请使用字母、数字或汉字。');
@@ -168,14 +185,12 @@ async function receivePage(state: BotState, ctx: Context, document: Document, pe
   const decoded = decodePage(bytes);
   if ('reason' in decoded || !decoded.text.trim()) return void say('无法读取这个文件：请发送 UTF-8 或 GBK 编码、内容不为空的文本版面。');
   if (existsSync(path.join(state.config.corpusDir, name))) {
-    const id = randomBytes(6).toString('hex');
-    pending.set(id, { name, bytes, userId: ctx.from!.id });
-    if (pending.size > 50) pending.delete(pending.keys().next().value!);
+    const id = await state.stateStore.putUpload({ name, bytes, userId: ctx.from!.id });
     const keyboard = [[{ text: '覆盖', callback_data: `upload:yes:${id}` }, { text: '取消', callback_data: `upload:no:${id}` }]];
     return void say(`语料中已有同名版面 ${name}，要覆盖吗？`, { keyboard });
   }
   if (!(await savePage(state, name, bytes, ctx))) return;
-  void say(`已保存版面 ${name}（${decoded.encoding === 'utf-8' ? 'UTF-8' : 'GBK/GB18030'}）。发送 /reindex 更新索引。`);
+  void say(`已保存版面 ${name}（${decoded.encoding === 'utf-8' ? 'UTF-8' : 'GBK/GB18030'}）。${await ingestUpload(state, name)}`);
 }
 
 async function download(state: BotState, chatId: number, document: Document): Promise<Buffer | undefined> {

@@ -8,6 +8,8 @@ import { renderAnswer, renderSources, stripBidi } from '../render.ts';
 import { keepTyping, sendHtmlParts, sendText } from '../send.ts';
 
 export const SOURCES_BUTTON = { text: '查看原文', callback_data: 'sources' };
+/** The state store's counter of answers sent, shown in /stats (across replicas). */
+export const QUESTIONS_ANSWERED = 'questions answered';
 
 const isGroup = (ctx: Context) => ctx.chat?.type === 'group' || ctx.chat?.type === 'supergroup';
 
@@ -31,23 +33,23 @@ export function askComposer(state: BotState): Composer<Context> {
 
   composer.command('ask', (ctx) => {
     const question = stripMention(ctx.message.text.replace(/^\/ask(@\w+)?/i, ''), ctx.botInfo.username);
-    ask(ctx, state, question, ctx.message);
+    return ask(ctx, state, question, ctx.message);
   });
 
-  composer.command('new', (ctx) => {
+  composer.command('new', async (ctx) => {
     const threadId = threadOf(ctx.message);
-    state.conversations.reset(ConversationStore.key(ctx.chat.id, threadId));
+    await state.conversations.reset(ConversationStore.key(ctx.chat.id, threadId));
     void sendText(state.outbox, ctx.chat.id, '好的，开始新话题。', { threadId }, '/new reply');
   });
 
-  composer.on('text', (ctx, next) => {
+  composer.on('text', async (ctx, next) => {
     const message = ctx.message;
     if (message.text.startsWith('/')) return next(); // other commands: not questions
     const question = addressedQuestion(ctx, state, message);
     if (question === undefined) return; // a group message not for us
     const repliedTo = message.reply_to_message;
-    const history = repliedTo?.from?.id === ctx.botInfo.id ? state.conversations.historyAt(ctx.chat.id, repliedTo.message_id) : undefined;
-    ask(ctx, state, question, message, history);
+    const history = repliedTo?.from?.id === ctx.botInfo.id ? await state.conversations.historyAt(ctx.chat.id, repliedTo.message_id) : undefined;
+    return ask(ctx, state, question, message, history);
   });
 
   // An edited question is answered again: people edit to fix a typo or sharpen the question, and
@@ -57,12 +59,12 @@ export function askComposer(state: BotState): Composer<Context> {
     if (!('text' in message) || message.text.startsWith('/')) return next();
     const question = addressedQuestion(ctx, state, message);
     if (question === undefined) return;
-    ask(ctx, state, question, message, undefined, '（按修改后的问题重新回答）');
+    return ask(ctx, state, question, message, undefined, '（按修改后的问题重新回答）');
   });
 
-  composer.action('sources', (ctx) => {
+  composer.action('sources', async (ctx) => {
     const message = ctx.callbackQuery.message;
-    const answer = message && ctx.chat ? state.conversations.answerAt(ctx.chat.id, message.message_id) : undefined;
+    const answer = message && ctx.chat ? await state.conversations.answerAt(ctx.chat.id, message.message_id) : undefined;
     const chatId = ctx.chat?.id ?? ctx.from.id;
     const text = answer ? undefined : '这条回答的原文已过期，请重新提问。';
     void state.outbox.send(chatId, 'button answer', () => ctx.answerCbQuery(text), { kind: 'light' });
@@ -88,17 +90,17 @@ export function threadOf(message: unknown): number | undefined {
 }
 
 /** Checks, cheapest and most abusable first (the rate limit, so a flood costs nothing more),
- * then queues the answer. Nothing here waits for Telegram. */
-function ask(ctx: Context, state: BotState, question: string, message: Message.TextMessage, replyHistory?: Turn[], lead?: string): void {
+ * then queues the answer. Nothing here waits for Telegram; the limits are the state store's. */
+async function ask(ctx: Context, state: BotState, question: string, message: Message.TextMessage, replyHistory?: Turn[], lead?: string): Promise<void> {
   const chatId = ctx.chat!.id;
   const userId = ctx.from?.id ?? chatId;
   question = stripBidi(question).trim();
   const threadId = threadOf(message);
   const reply = (text: string, label: string) => void sendText(state.outbox, chatId, text, { replyTo: message.message_id, threadId }, label);
-  const notice = (kind: string, text: string) => state.notices.allow(userId, kind) && reply(text, `${kind} notice`);
-  const waitMs = state.limiter.check(userId, chatId);
-  if (waitMs > 0) return void notice('flood', `提问太频繁了，请 ${Math.ceil(waitMs / 1000)} 秒后再试。`);
-  if (state.closing) return void notice('closing', '机器人正在重启，请稍后再问。');
+  const notice = async (kind: string, text: string) => void ((await state.notices.allow(userId, kind)) && reply(text, `${kind} notice`));
+  const waitMs = await state.limiter.check(userId, chatId);
+  if (waitMs > 0) return notice('flood', `提问太频繁了，请 ${Math.ceil(waitMs / 1000)} 秒后再试。`);
+  if (state.closing) return notice('closing', '机器人正在重启，请稍后再问。');
   if (!question) return reply('请把问题写在后面，例如：/ask 上海今年建成了多少间职工休息室？', 'usage hint');
   if (question.length > state.config.maxQuestionChars) {
     return reply(`问题太长了（${question.length} 字），请精简到 ${state.config.maxQuestionChars} 字以内再问。`, 'too-long notice');
@@ -108,14 +110,15 @@ function ask(ctx: Context, state: BotState, question: string, message: Message.T
   const submitted = state.tasks.submit(userId, chatId, async () => {
     const stopTyping = keepTyping(state.outbox, chatId, threadId);
     try {
-      const answer = await state.answerer.answer(question, replyHistory ?? state.conversations.history(key));
+      const answer = await state.answerer.answer(question, replyHistory ?? (await state.conversations.history(key)));
       // The turn counts at once (a follow-up may arrive before the answer is delivered); the
       // delivery is the outbox's, so a chat held back by Telegram does not hold a worker.
-      const turns = state.conversations.record(key, question, answer, chatId, [], replyHistory);
-      state.stats.questionsAnswered++;
+      const turns = await state.conversations.record(key, question, answer, chatId, [], replyHistory);
+      void state.stateStore.increment(QUESTIONS_ANSWERED).catch((error: Error) => state.logger.warn(`Could not count an answer: ${error.message}`));
       const keyboard = answer.citations.length ? [[SOURCES_BUTTON]] : undefined;
       const delivered = sendHtmlParts(state.outbox, chatId, renderAnswer(answer, lead), { replyTo: message.message_id, threadId, keyboard }, 'answer', state.logger);
-      state.tasks.track(delivered.then((ids) => state.conversations.remember(chatId, ids, answer, turns)));
+      const remembered = delivered.then((ids) => state.conversations.remember(chatId, ids, answer, turns));
+      state.tasks.track(remembered.catch((error: Error) => state.logger.warn(`Could not remember the answer's messages: ${error.message}`)));
     } catch (error) {
       state.logger.error(`Update ${updateId}: answering failed: ${(error as Error).message}`, { chatId });
       reply('抱歉，处理这个问题时出了点问题，请稍后再试。', 'error notice');
@@ -124,6 +127,6 @@ function ask(ctx: Context, state: BotState, question: string, message: Message.T
     }
   });
   // One notice per window for all of these: a flood gets one reply, whichever limit it meets.
-  if (submitted === 'user-full') notice('flood', '你的问题还在排队，请等前面的回答发出后再问。');
-  else if (submitted === 'full') notice('flood', '现在提问的人很多，请稍后再问。');
+  if (submitted === 'user-full') await notice('flood', '你的问题还在排队，请等前面的回答发出后再问。');
+  else if (submitted === 'full') await notice('flood', '现在提问的人很多，请稍后再问。');
 }

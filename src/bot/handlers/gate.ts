@@ -21,15 +21,15 @@ function addressed(ctx: Context): boolean {
 }
 
 export function gate(state: BotState): MiddlewareFn<Context> {
-  return (ctx, next) => {
+  return async (ctx, next) => {
     const userId = ctx.from?.id;
     // Admins are not limited: uploading a batch of pages is many actions in a row.
     if (userId === undefined || state.config.telegram.adminUserIds.includes(userId) || !addressed(ctx)) return next();
-    if (state.actions.check(userId, ctx.chat?.id ?? userId) === 0) return next();
+    if ((await state.actions.check(userId, ctx.chat?.id ?? userId)) === 0) return next();
     state.logger.debug(`Dropped an update from user ${userId}: over the action limit`);
     if (ctx.callbackQuery) {
       void state.outbox.send(ctx.chat?.id ?? userId, 'button answer', () => ctx.answerCbQuery(TOO_FAST), { kind: 'light' });
-    } else if (ctx.chat && state.notices.allow(userId, 'flood')) {
+    } else if (ctx.chat && (await state.notices.allow(userId, 'flood'))) {
       void sendText(state.outbox, ctx.chat.id, TOO_FAST, {}, 'flood notice');
     }
   };

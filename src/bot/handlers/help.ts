@@ -1,23 +1,17 @@
 import { Composer, type Context } from 'telegraf';
-import type { IndexSnapshot } from '../../index/store.ts';
 import type { BotState } from '../context.ts';
 import { escapeHtml } from '../render.ts';
 import { sendText } from '../send.ts';
 import { threadOf } from './ask.ts';
 
 /** Three example questions made from the corpus itself: the first headline of three pages. */
-export function exampleQuestions(snapshot: IndexSnapshot): string[] {
-  const byFile = new Map<string, string>();
-  for (const article of snapshot.articles) {
-    if (article.kind !== 'photo' && !byFile.has(article.file)) byFile.set(article.file, article.headline.split(' ')[0]);
-  }
-  return [...byFile.values()].slice(0, 3).map((headline) => `“${headline.replace(/[“”]/g, '')}”是怎么回事？`);
+export function exampleQuestions(headlines: string[]): string[] {
+  return headlines.map((headline) => `“${headline.replace(/[“”]/g, '')}”是怎么回事？`);
 }
 
-export function helpHtml(state: BotState, username?: string): string {
-  const snapshot = state.index.current();
-  const { counts } = snapshot.manifest;
-  const examples = exampleQuestions(snapshot).map((q) => `• ${escapeHtml(q)}`);
+export async function helpHtml(state: BotState, username?: string): Promise<string> {
+  const counts = await state.index.status();
+  const examples = exampleQuestions(counts.sampleHeadlines).map((q) => `• ${escapeHtml(q)}`);
   const at = username ? `@${escapeHtml(username)}` : '我';
   return [
     '你好！我是新闻问答机器人：回答关于已收录新闻报道的问题，并注明每句话出自哪篇报道。',
@@ -33,8 +27,8 @@ export function helpHtml(state: BotState, username?: string): string {
 
 export function helpComposer(state: BotState): Composer<Context> {
   const composer = new Composer<Context>();
-  composer.command(['start', 'help'], (ctx) => {
-    void sendText(state.outbox, ctx.chat.id, helpHtml(state, ctx.botInfo?.username), { html: true, threadId: threadOf(ctx.message) }, `/${ctx.command}`);
+  composer.command(['start', 'help'], async (ctx) => {
+    void sendText(state.outbox, ctx.chat.id, await helpHtml(state, ctx.botInfo?.username), { html: true, threadId: threadOf(ctx.message) }, `/${ctx.command}`);
   });
   return composer;
 }
