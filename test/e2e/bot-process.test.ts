@@ -3,7 +3,6 @@
 // And webhook mode: Telegram's secret-token header is checked.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, test } from 'node:test';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,18 +12,12 @@ import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
 import { botEnv, startTelegram } from '../helpers/telegram.ts';
 import { seedCorpus } from '../helpers/corpus.ts';
+import { freePort } from '../helpers/port.ts';
 
 const corpus = seedCorpus();
 const telegram = await startTelegram();
 after(() => telegram.stop());
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Starts the bot as a child in its own process group (signalled as a whole, like Ctrl-C or
  * systemd do) and waits until it polls. */

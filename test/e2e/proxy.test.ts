@@ -21,6 +21,7 @@ import { startFakeOpenAI } from '../helpers/fake-openai.ts';
 import { startHttpProxy, startSocksProxy } from '../helpers/proxy-server.ts';
 import { BOT_TOKEN, startTelegram } from '../helpers/telegram.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { freePort } from '../helpers/port.ts';
 
 const PROXY_VARIABLES = ['HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY'].flatMap((name) => [name, name.toLowerCase()]);
 const saved = Object.fromEntries(PROXY_VARIABLES.map((name) => [name, process.env[name]]));
@@ -77,13 +78,6 @@ before(async () => {
   await services.index.loadOrBuild();
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function answersThroughProxy(userId: number, vars: Record<string, string>): Promise<string[]> {
   const lines: string[] = [];

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { PostgresStateStore } from '../../src/state/postgres.ts';
 import { seedCorpus } from '../helpers/corpus.ts';
 import { freshDatabaseUrl } from '../helpers/postgres.ts';
 import { botEnv, startTelegram, type SentMessage } from '../helpers/telegram.ts';
+import { freePort } from '../helpers/port.ts';
 
 const SECRET = 'replica_secret_1';
 const ADMIN = 7001;
@@ -26,13 +26,6 @@ interface Replica {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startReplica(name: string): Promise<Replica> {
   const port = await freePort();
