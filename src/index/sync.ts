@@ -3,12 +3,12 @@
 // chunked, embedded and upserted (each in one step readers never see half of), and pages gone
 // from CORPUS_DIR are deleted. Adding one page to a big index costs that page alone.
 import { createHash } from 'node:crypto';
-import { loadCorpus, type Corpus } from '../corpus/index.ts';
+import { loadCorpus, type Article, type Corpus, type Page } from '../corpus/index.ts';
 import { isPageNotice, readPage } from '../corpus/read.ts';
 import { segmentPage } from '../corpus/segment.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { chunkArticles } from './chunk.ts';
+import { chunkArticles, type Chunk } from './chunk.ts';
 import type { TextEmbedder } from './embeddings.ts';
 import type { ChunkStore } from './port.ts';
 
@@ -47,14 +47,16 @@ export async function syncPages(store: ChunkStore, options: SyncOptions): Promis
   const report: SyncReport = { added: [], replaced: [], removed: [], unchanged: 0, skipped: [], garbled: 0, chunksWritten: 0, seconds: 0 };
   const changed = corpus.pages.filter((page) => options.rewrite?.has(page.file) || stored.get(page.file) !== pageHash(page.text));
   report.unchanged = corpus.pages.length - changed.length;
-  for (const [done, page] of changed.entries()) {
-    const articles = corpus.articles.filter((a) => a.file === page.file);
-    const chunks = chunkArticles(articles, config.chunking);
-    const vectors = embedder && chunks.length ? await embedder.embedDocuments(chunks.map((c) => c.indexText)) : undefined;
-    await store.upsertPage({ file: page.file, contentHash: pageHash(page.text), articles, chunks, vectors });
-    (stored.has(page.file) ? report.replaced : report.added).push(page.file);
-    report.chunksWritten += chunks.length;
-    options.onPage?.(page.file, done + 1, changed.length);
+  let done = 0;
+  for (const group of embeddingGroups(changed, corpus, config.chunking)) {
+    const vectors = embedder && group.texts.length ? await embedder.embedDocuments(group.texts) : undefined;
+    for (const { page, articles, chunks, offset } of group.pages) {
+      const pageVectors = vectors?.slice(offset, offset + chunks.length);
+      await store.upsertPage({ file: page.file, contentHash: pageHash(page.text), articles, chunks, vectors: chunks.length ? pageVectors : undefined });
+      (stored.has(page.file) ? report.replaced : report.added).push(page.file);
+      report.chunksWritten += chunks.length;
+      options.onPage?.(page.file, ++done, changed.length);
+    }
   }
   // A page that is still there but unreadable keeps its stored version; one that is gone goes.
   const present = new Set([...corpus.pages.map((p) => p.file), ...corpus.warnings.map((w) => w.file)]);
@@ -68,6 +70,36 @@ export async function syncPages(store: ChunkStore, options: SyncOptions): Promis
   for (const { file, reason } of report.skipped) logger?.warn(`Skipped page ${file}: ${reason}`);
   report.seconds = Number(((performance.now() - started) / 1000).toFixed(2));
   return report;
+}
+
+/** Chunks embedded in one call. The q8 model's vectors depend slightly on their batch (cosine
+ * distance up to 0.0075 measured), so pages are embedded together, as a local build embeds the
+ * corpus: a full ingest then stores exactly the local build's vectors. */
+const EMBED_GROUP_CHUNKS = 4096;
+
+interface PageChunks {
+  page: Page;
+  articles: Article[];
+  chunks: Chunk[];
+  /** Where this page's chunks start in its group's texts. */
+  offset: number;
+}
+
+function* embeddingGroups(pages: Page[], corpus: Corpus, chunking: SyncOptions['config']['chunking']): Generator<{ pages: PageChunks[]; texts: string[] }> {
+  const byFile = new Map<string, Article[]>();
+  for (const article of corpus.articles) byFile.set(article.file, [...(byFile.get(article.file) ?? []), article]);
+  let group: { pages: PageChunks[]; texts: string[] } = { pages: [], texts: [] };
+  for (const page of pages) {
+    const articles = byFile.get(page.file) ?? [];
+    const chunks = chunkArticles(articles, chunking);
+    if (group.texts.length && group.texts.length + chunks.length > EMBED_GROUP_CHUNKS) {
+      yield group;
+      group = { pages: [], texts: [] };
+    }
+    group.pages.push({ page, articles, chunks, offset: group.texts.length });
+    group.texts.push(...chunks.map((c) => c.indexText));
+  }
+  if (group.pages.length) yield group;
 }
 
 /** loadCorpus for a few files: read and segment only these. */

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { loadCorpus } from '../../src/corpus/index.ts';
+import { chunkArticles } from '../../src/index/chunk.ts';
 import { createEmbeddings } from '../../src/index/embeddings.ts';
 import { PostgresChunkStore } from '../../src/index/postgres/store.ts';
 import { syncPages } from '../../src/index/sync.ts';
@@ -40,6 +42,22 @@ test('the first sync writes every page; a second writes nothing', { timeout: 120
   assert.deepEqual(status.embedding, { model: embedder.modelId, dimension: 512 });
   const again = await syncPages(store, { config, embedder });
   assert.deepEqual([again.added, again.replaced, again.removed, again.unchanged, again.chunksWritten], [[], [], [], 5, 0]);
+});
+
+test('a full ingest stores the vectors a local build makes (the q8 model depends on its batch)', { timeout: 120_000 }, async () => {
+  // A local build embeds the corpus's chunks in one call; page-by-page calls gave cosine
+  // distances up to 0.0075, enough to reorder close passages.
+  const chunks = chunkArticles((await loadCorpus(corpusDir, { maxPageBytes: config.maxPageBytes })).articles, config.chunking);
+  const built = await embedder.embedDocuments(chunks.map((c) => c.indexText));
+  const view = await store.view();
+  try {
+    const stored = await view.vectors(chunks.map((c) => c.id));
+    assert.equal(stored.size, chunks.length);
+    const worst = Math.max(...chunks.map((c, i) => 1 - stored.get(c.id)!.reduce((dot, v, j) => dot + v * built[i][j], 0)));
+    assert.ok(worst < 1e-5, `cosine distance up to ${worst}`);
+  } finally {
+    await view.release();
+  }
 });
 
 test('a changed page is replaced, a new one added, a removed one deleted; only they are written', { timeout: 120_000 }, async () => {
