@@ -143,7 +143,7 @@ async function ingestUpload(state: BotState, name: string): Promise<string> {
     if (summary.skippedPages) return '但无法从中识别出报道，未收录。';
     return `已收录，现在可以就它提问（共 ${summary.counts.pages} 个版面、${summary.counts.articles} 篇报道）。`;
   } catch (error) {
-    if (error instanceof ReindexBusyError) return '正在重建索引，完成后会一并收录。';
+    if (error instanceof ReindexBusyError) return '正在重建索引，暂未收录：请在完成后发送 /reindex。';
     state.logger.error(`Could not index the uploaded page ${name}: ${(error as Error).message}`);
     return `收录失败：${adminReason(error)} 可稍后发送 /reindex 重试。`;
   }
@@ -185,7 +185,13 @@ async function receivePage(state: BotState, ctx: Context, document: Document): P
   const decoded = decodePage(bytes);
   if ('reason' in decoded || !decoded.text.trim()) return void say('无法读取这个文件：请发送 UTF-8 或 GBK 编码、内容不为空的文本版面。');
   if (existsSync(path.join(state.config.corpusDir, name))) {
-    const id = await state.stateStore.putUpload({ name, bytes, userId: ctx.from!.id });
+    let id: string;
+    try {
+      id = await state.stateStore.putUpload({ name, bytes, userId: ctx.from!.id });
+    } catch (error) {
+      state.logger.error(`Could not keep the upload ${name} for confirmation: ${(error as Error).message}`);
+      return void say('暂时无法保存这个上传，请稍后重新发送。');
+    }
     const keyboard = [[{ text: '覆盖', callback_data: `upload:yes:${id}` }, { text: '取消', callback_data: `upload:no:${id}` }]];
     return void say(`语料中已有同名版面 ${name}，要覆盖吗？`, { keyboard });
   }

@@ -113,7 +113,11 @@ async function ask(ctx: Context, state: BotState, question: string, message: Mes
       const answer = await state.answerer.answer(question, replyHistory ?? (await state.conversations.history(key)));
       // The turn counts at once (a follow-up may arrive before the answer is delivered); the
       // delivery is the outbox's, so a chat held back by Telegram does not hold a worker.
-      const turns = await state.conversations.record(key, question, answer, chatId, [], replyHistory);
+      // A state store that fails here loses the turn, not the answer.
+      const turns = await state.conversations.record(key, question, answer, chatId, [], replyHistory).catch((error: Error) => {
+        state.logger.warn(`Could not record the conversation turn: ${error.message}`);
+        return [];
+      });
       void state.stateStore.increment(QUESTIONS_ANSWERED).catch((error: Error) => state.logger.warn(`Could not count an answer: ${error.message}`));
       const keyboard = answer.citations.length ? [[SOURCES_BUTTON]] : undefined;
       const delivered = sendHtmlParts(state.outbox, chatId, renderAnswer(answer, lead), { replyTo: message.message_id, threadId, keyboard }, 'answer', state.logger);

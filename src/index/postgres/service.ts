@@ -4,6 +4,8 @@
 // lock, so that two replicas never ingest at once; nothing is written to INDEX_DIR.
 import type { Pool } from 'pg';
 import type { Config } from '../../config.ts';
+import { listPageFiles } from '../../corpus/read.ts';
+import { OperatorError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { sampleHeadlines, type IndexBackend, type IndexStatus, type ReindexSummary } from '../backend.ts';
 import { EmbeddingUnavailableError, type TextEmbedder } from '../embeddings.ts';
@@ -28,6 +30,7 @@ export interface PostgresIndexOptions {
 const REINDEX_LOCK = 'reindex';
 /** A replica starting while another ingests waits for it, checking this often. */
 const LOCK_POLL_MS = 500;
+const LOCK_WAIT_MS = 120_000;
 
 export class PostgresIndexService implements IndexBackend {
   readonly backend = 'postgres' as const;
@@ -57,16 +60,15 @@ export class PostgresIndexService implements IndexBackend {
     return this.running;
   }
 
-  /** Brings the database up to date with CORPUS_DIR; a replica that finds another one doing it
-   * waits for it (then finds nothing left to write). */
+  /** At start: fills an empty database from CORPUS_DIR. A database that has pages is left alone:
+   * the index is shared, and a process started with another (or an unmounted) CORPUS_DIR must not
+   * rewrite it; updates are `npm run reindex` or /reindex. A replica that finds another one
+   * filling the database waits for it, up to LOCK_WAIT_MS, then serves what is there. */
   async loadOrBuild(onProgress?: (p: BuildProgress) => void): Promise<void> {
-    let release = await this.options.tryLock(REINDEX_LOCK);
-    if (!release) this.options.logger?.info('Another process is updating the index in DATABASE_URL: waiting for it');
-    while (!release) {
-      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
-      release = await this.options.tryLock(REINDEX_LOCK);
-    }
+    const release = await this.waitForLock();
+    if (!release) return;
     try {
+      if ((await this.options.store.status()).pages > 0) return;
       const summary = await this.sync(onProgress);
       const { added, replaced, removed } = summary.changed;
       if (added + replaced + removed) this.options.logger?.info(`Index in DATABASE_URL updated: ${added} pages added, ${replaced} replaced, ${removed} removed (${summary.seconds} s)`);
@@ -75,9 +77,40 @@ export class PostgresIndexService implements IndexBackend {
     }
   }
 
-  /** `full`: every page is written again (re-embedded), not only the changed ones. */
+  /** `full`: every page is written again (re-embedded), not only the changed ones, and pages gone
+   * from CORPUS_DIR are deleted even when they are most of the index. */
   async reindex(onProgress?: (p: BuildProgress) => void, options: { full?: boolean } = {}): Promise<ReindexSummary> {
-    return this.locked(() => this.sync(onProgress, undefined, options.full));
+    return this.locked(async () => {
+      if (!options.full) await this.refuseMassDeletion();
+      return this.sync(onProgress, undefined, options.full);
+    });
+  }
+
+  /** A CORPUS_DIR that lacks most stored pages is more likely the wrong folder (not mounted, a
+   * laptop's seeds/) than a deliberate purge of the shared index. */
+  private async refuseMassDeletion(): Promise<void> {
+    const stored = [...(await this.options.store.pageHashes()).keys()];
+    if (stored.length < 4) return;
+    const present = new Set(await listPageFiles(this.options.config.corpusDir).catch(() => [] as string[]));
+    const missing = stored.filter((file) => !present.has(file)).length;
+    if (missing * 2 > stored.length) {
+      throw new OperatorError(
+        `CORPUS_DIR=${this.options.config.corpusDir} lacks ${missing} of the ${stored.length} pages in DATABASE_URL; a reindex would delete them for every replica. ` +
+          'Check that CORPUS_DIR is the shared folder (mounted), or run `npm run reindex -- --full` to delete them deliberately.',
+      );
+    }
+  }
+
+  private async waitForLock(): Promise<(() => Promise<void>) | undefined> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    let release = await this.options.tryLock(REINDEX_LOCK);
+    if (!release) this.options.logger?.warn('Another process is writing the index in DATABASE_URL: waiting for it to finish');
+    while (!release && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      release = await this.options.tryLock(REINDEX_LOCK);
+    }
+    if (!release) this.options.logger?.warn(`Still waiting after ${LOCK_WAIT_MS / 1000} s: answering from the pages written so far.`);
+    return release;
   }
 
   /** An admin's upload: only these pages are read, embedded and written. */
