@@ -4,6 +4,7 @@
 #   bash scripts/postgres.sh start DIR   a throwaway cluster in DIR (a new folder, e.g. under /tmp)
 #                                        on 127.0.0.1 and a free port; prints its DATABASE_URL
 #   bash scripts/postgres.sh stop DIR    stops it and deletes DIR
+# POSTGRES_OPTIONS adds server settings to start, e.g. "-c shared_buffers=2GB" (npm run bench).
 # Debian bookworm has no pgvector package: `install` builds it with the installer beside the
 # workspace (PGVECTOR_INSTALLER, default ../shared/vendor/install-pgvector.sh), or says how to get it.
 set -euo pipefail
@@ -44,7 +45,7 @@ start() {
   local port
   port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
   # fsync off: a throwaway cluster, and tests must not wait on the disk.
-  as_postgres "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off" start >/dev/null
+  as_postgres "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off ${POSTGRES_OPTIONS:-}" start >/dev/null
   echo "postgres://postgres@127.0.0.1:$port/postgres"
 }
 

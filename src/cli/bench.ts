@@ -5,7 +5,8 @@
 //     and how long the main thread's event loop stalls while a build's batches are embedded;
 //  4. the same retrieval over synthetic corpora of 10k and 100k chunks (the real chunks
 //     replicated with variations), and HNSW recall against an exact search at several ef.
-// Options: --sizes 10000,100000  --queries 240
+// With --backend local|postgres, only the storage benchmark of that backend (src/cli/bench-store.ts).
+// Options: --sizes 10000,100000  --queries 240  --backend local|postgres  --database-url URL
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -13,28 +14,38 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { text } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config.ts';
 import { loadCorpus } from '../corpus/index.ts';
 import { OperatorError, runMain } from '../errors.ts';
 import { LocalEmbeddings } from '../index/embeddings.ts';
 import { localView } from '../index/local.ts';
 import { loadQuestions, quantile } from '../eval/questions.ts';
+import { exactTopK, replicate } from '../eval/synthetic.ts';
 import { chunkArticles, type Chunk } from '../index/chunk.ts';
 import { KeywordIndex } from '../index/keyword.ts';
-import { buildIndex, buildVectorStore, type IndexSnapshot } from '../index/store.ts';
+import { buildIndex, buildVectorStore, loadIndex, type IndexSnapshot } from '../index/store.ts';
 import { IndexService } from '../index/service.ts';
 import { Retriever } from '../retrieve/search.ts';
-import { parseCommand, type CommandSpec, type OptionSpec } from './args.ts';
+import { parseCommand, UsageError, type CommandSpec, type OptionSpec, type ParsedArgs } from './args.ts';
+import { benchStore } from './bench-store.ts';
 import { cliServices } from './shared.ts';
 
 export const BENCH_COMMAND = {
-  usage: 'Usage: npm run bench [-- --sizes 10000,100000] [--queries 240]',
+  usage:
+    'Usage: npm run bench [-- --sizes 10000,100000] [--queries 240]\n' +
+    '       npm run bench -- --backend local|postgres [--sizes 100000] [--queries 200] [--database-url URL]',
   about:
     'Build speed, retrieval latency and memory on this machine: a cold build of CORPUS_DIR in a temporary\n' +
     'directory, warm retrieval, the embedding worker thread against the main thread, and synthetic corpora\n' +
-    'of the given sizes. Takes minutes at 100,000 chunks.',
+    'of the given sizes. Takes minutes at 100,000 chunks.\n' +
+    'With --backend, only that storage backend on synthetic corpora: build or ingest, adding one page, and\n' +
+    'retrieval, recall and memory in a fresh process that only opens the index. PostgreSQL runs in a\n' +
+    'throwaway cluster under /tmp (scripts/postgres.sh), never in DATABASE_URL.',
   options: {
-    sizes: { type: 'integers', value: 'N,N', min: 1, example: '10000,100000', description: 'synthetic corpus sizes in chunks (default 10000,100000)' },
-    queries: { type: 'integer', value: 'N', min: 1, max: 100000, example: '240', description: 'how many questions to time (default 240)' },
+    sizes: { type: 'integers', value: 'N,N', min: 1, example: '10000,100000', description: 'synthetic corpus sizes in chunks (default 10000,100000; with --backend 100000)' },
+    queries: { type: 'integer', value: 'N', min: 1, max: 100000, example: '240', description: 'how many questions to time (default 240; with --backend 200)' },
+    backend: { type: 'string', value: 'local|postgres', example: 'postgres', description: 'benchmark only this storage backend' },
+    'database-url': { type: 'string', value: 'URL', example: 'postgres://127.0.0.1:5432/bench', description: 'with --backend postgres: an empty database to use instead of a throwaway cluster' },
   },
 } satisfies CommandSpec<Record<string, OptionSpec>>;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
@@ -54,6 +65,7 @@ if (process.env[PROBE_ENV]) await runMain(threadProbe);
 else await runMain(async () => {
   const args = parseCommand(BENCH_COMMAND);
   if (!args) return;
+  if (args.values.backend !== undefined || args.values['database-url'] !== undefined) return storageBench(args);
   const sizes = args.values.sizes ?? [10000, 100000];
   const queryCount = args.values.queries ?? 240;
   const services = await cliServices();
@@ -139,7 +151,9 @@ else await runMain(async () => {
       const [keyword, keywordMs] = await time(() => KeywordIndex.build(synthetic.chunks.map((c) => c.indexText), 'both'));
       const snapshot: IndexSnapshot = { ...base, chunks: synthetic.chunks, keyword, vectors: store, articlesById: base.articlesById };
       const syntheticRetriever = new Retriever(async () => localView(snapshot), embedder, logger);
-      const recall = [10, 64, 128].map((ef) => hnswRecall(store, synthetic.vectors, [...queryVectors.values()].slice(0, 100), ef));
+      const recallQueries = [...queryVectors.values()].slice(0, 100);
+      const exact = exactTopK(synthetic.vectors, recallQueries, 10);
+      const recall = [10, 64, 128].map((ef) => hnswRecall(store, recallQueries, exact, ef));
       store.index.setEf(config.hnsw.efSearch);
       const full: number[] = [];
       const searchOnly: number[] = [];
@@ -221,44 +235,44 @@ function benchQuestions(count: number, chunks: Chunk[]): string[] {
   return questions.slice(0, count);
 }
 
-/** Replicates chunks with changed numbers and a varying place, and vectors with small noise,
- * so that the copies are near, not identical, neighbours. */
-function replicate(chunks: Chunk[], vectors: number[][], size: number): { chunks: Chunk[]; vectors: number[][] } {
-  const places = ['东城', '西城', '南岗', '北塘', '中原', '江岸', '河口', '山阳', '海湾', '湖滨'];
-  let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const outChunks: Chunk[] = [];
-  const outVectors: number[][] = [];
-  for (let i = 0; i < size; i++) {
-    const source = chunks[i % chunks.length];
-    const copy = Math.floor(i / chunks.length);
-    const place = `${places[copy % places.length]}${copy}`;
-    const text = source.text.replace(/\d+/g, (d) => String((Number(d) + copy) % 100000)).replace(/(?<=[省市县区])/, place);
-    outChunks.push({ ...source, id: `${source.id}~${copy}`, articleId: `${source.articleId}~${copy}`, text, indexText: `${source.headline}\n${text}` });
-    const noisy = vectors[i % chunks.length].map((v) => v + (random() - 0.5) * 0.04);
-    const norm = Math.hypot(...noisy);
-    outVectors.push(noisy.map((v) => v / norm));
-  }
-  return { chunks: outChunks, vectors: outVectors };
+/** Share of the exact top-10 neighbours (brute force) that HNSW returns at this ef. */
+function hnswRecall(store: { index: { setEf(ef: number): void; searchKnn(q: number[], k: number): { neighbors: number[] } } }, queries: number[][], exact: number[][], ef: number): number {
+  store.index.setEf(ef);
+  let found = 0;
+  queries.forEach((q, i) => {
+    const approx = new Set(store.index.searchKnn(q, 10).neighbors);
+    found += exact[i].filter((label) => approx.has(label)).length;
+  });
+  return found / (queries.length * 10);
 }
 
-/** Share of the exact top-10 neighbours (brute force) that HNSW returns at this ef. */
-function hnswRecall(store: { index: { setEf(ef: number): void; searchKnn(q: number[], k: number): { neighbors: number[] } } }, vectors: number[][], queries: number[][], ef: number): number {
-  store.index.setEf(ef);
-  const dim = vectors[0].length;
-  const flat = new Float32Array(vectors.length * dim);
-  vectors.forEach((v, i) => flat.set(v, i * dim));
-  let found = 0;
-  for (const q of queries) {
-    const dots = new Float32Array(vectors.length);
-    for (let i = 0; i < vectors.length; i++) {
-      let dot = 0;
-      for (let j = 0, o = i * dim; j < dim; j++) dot += flat[o + j] * q[j];
-      dots[i] = dot;
-    }
-    const exact = [...dots.keys()].sort((a, b) => dots[b] - dots[a]).slice(0, 10);
-    const approx = new Set(store.index.searchKnn(q, 10).neighbors);
-    found += exact.filter((label) => approx.has(label)).length;
+/** --backend local|postgres: the storage benchmark alone. The model only embeds the questions and
+ * the seed chunks (a seed build in a temporary directory); DATABASE_URL is never used. */
+async function storageBench(args: ParsedArgs<typeof BENCH_COMMAND.options>): Promise<void> {
+  const { backend, 'database-url': databaseUrl } = args.values;
+  if (databaseUrl !== undefined && backend !== 'postgres') throw new UsageError('--database-url goes with --backend postgres', BENCH_COMMAND.usage);
+  if (backend !== 'local' && backend !== 'postgres') throw new UsageError('--backend takes local or postgres', BENCH_COMMAND.usage);
+  const { config, embedder, logger } = await cliServices({ ...loadConfig(), databaseUrl: undefined });
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say(`Benchmark on ${os.cpus().length} cores, Node ${process.version}, model ${embedder.modelId}, ${new Date().toISOString()}`);
+  const seedDir = mkdtempSync(path.join(os.tmpdir(), 'newsbot-bench-seeds-'));
+  const removeSeeds = () => rmSync(seedDir, { recursive: true, force: true });
+  process.once('exit', removeSeeds); // also when an interrupted PostgreSQL run exits at once
+  try {
+    await buildIndex({ config: { ...config, indexDir: seedDir }, embedder, logger });
+    const seed = await loadIndex(seedDir, embedder, config.hnsw.efSearch);
+    if (!seed.vectors) throw new OperatorError('The seed build has no vectors: npm run bench -- --backend needs the embedding model (EMBEDDING_MODEL_PATH).');
+    const questions = spread(loadQuestions().map((q) => q.question), args.values.queries ?? 200);
+    const queryVectors: number[][] = [];
+    for (const q of questions) queryVectors.push(await embedder.embedQuery(q));
+    await benchStore({ backend, sizes: args.values.sizes ?? [100000], config, embedder, seed, questions, queryVectors, databaseUrl, say });
+  } finally {
+    removeSeeds();
   }
-  return found / (queries.length * 10);
+}
+
+/** `count` items spread evenly over the list (the questions come grouped by type). */
+function spread<T>(items: T[], count: number): T[] {
+  if (count >= items.length) return items;
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]);
 }
