@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { OperatorError } from '../../src/errors.ts';
+import { KeywordIndex, tokenize } from '../../src/index/keyword.ts';
 import { MIGRATIONS, migrate, type Migration } from '../../src/index/postgres/schema.ts';
+import { PostgresChunkStore } from '../../src/index/postgres/store.ts';
 import { freshDatabaseUrl } from '../helpers/postgres.ts';
 
 const pools: pg.Pool[] = [];
@@ -76,4 +78,31 @@ test('the schema serves what the backend needs: cosine nearest neighbours, token
   assert.deepEqual(matched.rows.map((r) => r.id), ['b1']);
   await pool.query("DELETE FROM pages WHERE file = 'a.txt'");
   assert.deepEqual((await pool.query('SELECT id FROM chunks')).rows.map((r) => r.id), ['b1']);
+});
+
+test('migration 4 lists the terms of chunks written before it, and keyword search over them equals KeywordIndex', { timeout: 30_000 }, async () => {
+  const pool = await freshDatabase();
+  await migrate(pool, BGE, MIGRATIONS.filter((m) => m.version <= 3));
+  const texts = ['标题一\n邓州早餐店的早餐，早餐很香', '标题二\n上海职工休息室建成', '标题三\n深圳职工诗歌朗诵会'];
+  await pool.query("INSERT INTO pages (file, content_hash) VALUES ('a.txt', 'h')");
+  for (const [i, text] of texts.entries()) {
+    await pool.query("INSERT INTO chunks (id, file, article_id, position, headline, text, index_text, tokens) VALUES ($1, 'a.txt', 'a.txt#1', $2, '', $3, $3, $4)", [`c${i}`, i, text, tokenize(text, 'both')]);
+  }
+  // What the version 3 writer kept beside the chunks.
+  await pool.query('INSERT INTO term_df (term, df) SELECT term, count(*) FROM chunks, LATERAL (SELECT DISTINCT t AS term FROM unnest(tokens) t) u GROUP BY term');
+  await pool.query('UPDATE corpus_stats SET chunks = 3, tokens = (SELECT sum(token_count) FROM chunks)');
+  assert.deepEqual(await migrate(pool, BGE), [4]);
+  const { rows } = await pool.query<{ id: string; len: number; n: number }>('SELECT id, len, cardinality(terms) AS n FROM chunk_terms ORDER BY id');
+  assert.deepEqual(rows.map((r) => [r.id, r.len, r.n]), texts.map((t, i) => [`c${i}`, tokenize(t, 'both').length, new Set(tokenize(t, 'both')).size]));
+  const store = await PostgresChunkStore.open({ pool, identity: BGE, keywordMode: 'both' });
+  const view = await store.view();
+  try {
+    const index = KeywordIndex.build(texts, 'both');
+    for (const query of ['早餐', '职工休息室', '深圳诗歌']) {
+      const expected = index.search(query, 3).map((hit) => [`c${hit.doc}`, hit.score.toFixed(9)]);
+      assert.deepEqual((await view.keywordSearch(query, 3)).map((h) => [h.id, h.score.toFixed(9)]), expected, query);
+    }
+  } finally {
+    await view.release();
+  }
 });

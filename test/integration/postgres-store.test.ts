@@ -10,7 +10,7 @@ import pg from 'pg';
 import type { Article } from '../../src/corpus/types.ts';
 import { OperatorError } from '../../src/errors.ts';
 import { chunkArticle, type Chunk } from '../../src/index/chunk.ts';
-import { KeywordIndex, type KeywordMode } from '../../src/index/keyword.ts';
+import { KeywordIndex, tokenize, type KeywordMode } from '../../src/index/keyword.ts';
 import type { IndexView, PageRecord } from '../../src/index/port.ts';
 import { PostgresChunkStore } from '../../src/index/postgres/store.ts';
 import { freshDatabaseUrl } from '../helpers/postgres.ts';
@@ -25,9 +25,9 @@ const MODE: KeywordMode = 'both';
 
 /** A fresh database for one test: the store on it, and a pool to inspect it. `indexesOnly`
  * keeps the planner off sequential scans, as on a large table (the HNSW and GIN paths). */
-async function freshStore(options: { efSearch?: number; indexesOnly?: boolean; keywordCandidateBudget?: number } = {}): Promise<{ store: PostgresChunkStore; db: pg.Pool; url: string }> {
+async function freshStore(options: { efSearch?: number; indexesOnly?: boolean; keywordCandidateBudget?: number; keywordCandidateLimit?: number } = {}): Promise<{ store: PostgresChunkStore; db: pg.Pool; url: string }> {
   const url = await freshDatabaseUrl(options.indexesOnly ? { enable_seqscan: 'off' } : {});
-  const store = await PostgresChunkStore.open({ url, identity: IDENTITY, keywordMode: MODE, efSearch: options.efSearch, keywordCandidateBudget: options.keywordCandidateBudget });
+  const store = await PostgresChunkStore.open({ url, identity: IDENTITY, keywordMode: MODE, ...options });
   const db = new pg.Pool({ connectionString: url, max: 2 });
   cleanups.push(() => store.close(), () => db.end());
   return { store, db, url };
@@ -119,7 +119,7 @@ test('keyword search equals KeywordIndex: same BM25 scores and order, by sequent
 test('keyword search that scores the rarest terms first still returns the exact top k', { timeout: 30_000 }, async () => {
   // A budget of one posting: the first round scores only the chunks holding the rarest term, and
   // every widening is decided by the upper bound of the terms left out.
-  const { store } = await freshStore({ keywordCandidateBudget: 1 });
+  const { store } = await freshStore({ keywordCandidateBudget: 1, keywordCandidateLimit: Number.MAX_SAFE_INTEGER });
   const pages = [PAGE_A(), PAGE_B(), PAGE_C()];
   for (const p of pages) await store.upsertPage(p);
   const chunks = pages.flatMap((p) => p.chunks);
@@ -132,6 +132,29 @@ test('keyword search that scores the rarest terms first still returns the exact 
         assert.deepEqual((await view.keywordSearch(query, k)).map((h) => h.score.toFixed(9)), expected, `${query} top ${k}`);
       }
     }
+  });
+});
+
+test('keyword search past its candidate limit returns the best chunks holding the rarest terms, each scored exactly', { timeout: 30_000 }, async () => {
+  const { store } = await freshStore({ keywordCandidateBudget: 1, keywordCandidateLimit: 1 });
+  const pages = [PAGE_A(), PAGE_B(), PAGE_C()];
+  for (const p of pages) await store.upsertPage(p);
+  const chunks = pages.flatMap((p) => p.chunks);
+  const index = KeywordIndex.build(chunks.map((c) => c.indexText), MODE);
+  const query = '工人 工会 职工 休息室';
+  const exact = new Map(index.search(query, chunks.length).map((hit) => [chunks[hit.doc].id, hit.score]));
+  const terms = [...new Set(tokenize(query, MODE, true))].filter((t) => chunks.some((c) => tokenize(c.indexText, MODE).includes(t)));
+  const df = (t: string) => chunks.filter((c) => tokenize(c.indexText, MODE).includes(t)).length;
+  const fewest = Math.min(...terms.map(df));
+  const holdersOf = (t: string) => chunks.filter((c) => tokenize(c.indexText, MODE).includes(t)).map((c) => c.id).sort().join(' ');
+  const rarest = new Set(terms.filter((t) => df(t) === fewest).map(holdersOf));
+  assert.ok(fewest < exact.size, 'the query must match more chunks than hold its rarest term');
+  await withView(store, async (view) => {
+    const hits = await view.keywordSearch(query, chunks.length);
+    // Only the chunks holding the rarest term were scored, not every chunk that matches.
+    assert.ok(rarest.has(hits.map((h) => h.id).sort().join(' ')), `${hits.map((h) => h.id)} hold one rarest term`);
+    for (const hit of hits) assert.equal(hit.score.toFixed(9), exact.get(hit.id)!.toFixed(9), hit.id);
+    assert.deepEqual(hits.map((h) => h.score), [...hits.map((h) => h.score)].sort((a, b) => b - a));
   });
 });
 

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { explainFolderError, OperatorError, redactSecrets } from '../../src/errors.ts';
+import { explainDatabaseError } from '../../src/index/postgres/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const errno = (code: string, syscall: string, p: string) => Object.assign(new Error(`${code}: ${syscall} '${p}'`), { code, syscall, path: p });
@@ -62,4 +63,17 @@ test('bot tokens and proxy passwords are blanked in anything printed', () => {
     redactSecrets('request to https://api.telegram.org/bot123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe failed via http://user:s3cret@proxy:8080'),
     'request to https://api.telegram.org/bot<token>/getMe failed via http://***@proxy:8080',
   );
+});
+
+test('a database without an extension the index needs names the extension and how to get it', () => {
+  const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+  const contrib = explainDatabaseError(pgError('58P01', 'could not open extension control file "/usr/share/postgresql/15/extension/intarray.control": No such file or directory'), 'db:5432');
+  assert.ok(contrib instanceof OperatorError);
+  assert.match(contrib.message, /^PostgreSQL at DATABASE_URL=db:5432 has no intarray .* install PostgreSQL's contrib modules/);
+  const vector = explainDatabaseError(pgError('0A000', 'extension "vector" is not available'), 'db:5432') as OperatorError;
+  assert.match(vector.message, /has no pgvector .* postgresql-15-pgvector/);
+  const denied = explainDatabaseError(pgError('42501', 'permission denied to create extension "intarray"'), 'db:5432') as OperatorError;
+  assert.match(denied.message, /Run CREATE EXTENSION intarray once as a superuser/);
+  const other = pgError('23505', 'duplicate key value');
+  assert.equal(explainDatabaseError(other, 'db:5432'), other);
 });

@@ -22,16 +22,19 @@ export interface PostgresStoreOptions {
    * Raised to k for a deeper search (pgvector returns at most ef_search rows), capped at 1000. */
   efSearch?: number;
   /** Keyword search first scores only the chunks holding the question's rarest terms, up to about
-   * this many postings, and widens only when the common terms could still change the top k. */
+   * this many postings, and widens (×4) only when the common terms could still change the top k, */
   keywordCandidateBudget?: number;
+  /** … up to this many postings: past it, the top k of the chunks scored so far (not proven exact). */
+  keywordCandidateLimit?: number;
 }
 
 /** pgvector's limit for hnsw.ef_search. */
 const MAX_EF_SEARCH = 1000;
 /** Serialises page writers: term_df and corpus_stats are read-modify-write. Not MIGRATION_LOCK. */
 const WRITE_LOCK = 7_368_201_555;
-/** Postings scored in keyword search's first round (keywordCandidateBudget). */
-const DEFAULT_CANDIDATE_BUDGET = 20_000;
+/** Postings scored in keyword search's first round, and at most (keywordCandidateBudget, …Limit). */
+const DEFAULT_CANDIDATE_BUDGET = 4_000;
+const DEFAULT_CANDIDATE_LIMIT = 4_000;
 const K1 = 1.2;
 const B = 0.75;
 
@@ -45,7 +48,7 @@ export class PostgresChunkStore implements ChunkStore {
     private readonly identity: StoreIdentity,
     private readonly keywordMode: KeywordMode,
     private readonly efSearch: number,
-    private readonly candidateBudget: number,
+    private readonly candidates: CandidateBudget,
   ) {}
 
   static async open(options: PostgresStoreOptions): Promise<PostgresChunkStore> {
@@ -64,7 +67,8 @@ export class PostgresChunkStore implements ChunkStore {
       if (!options.pool) await pool.end().catch(() => {});
       throw error;
     }
-    return new PostgresChunkStore(pool, !options.pool, target, options.identity, options.keywordMode, efSearch, options.keywordCandidateBudget ?? DEFAULT_CANDIDATE_BUDGET);
+    const candidates = { first: options.keywordCandidateBudget ?? DEFAULT_CANDIDATE_BUDGET, limit: options.keywordCandidateLimit ?? DEFAULT_CANDIDATE_LIMIT };
+    return new PostgresChunkStore(pool, !options.pool, target, options.identity, options.keywordMode, efSearch, candidates);
   }
 
   async view(): Promise<IndexView> {
@@ -75,7 +79,7 @@ export class PostgresChunkStore implements ChunkStore {
         "SELECT set_config('hnsw.ef_search', $1, true), chunks, tokens, vectors, generation, epoch FROM corpus_stats",
         [String(this.efSearch)],
       );
-      return new PostgresIndexView(client, this.keywordMode, this.efSearch, rows[0], this.candidateBudget);
+      return new PostgresIndexView(client, this.keywordMode, this.efSearch, rows[0], this.candidates);
     } catch (error) {
       client.release(error as Error);
       throw explainDatabaseError(error, this.target);
@@ -168,6 +172,12 @@ export class PostgresChunkStore implements ChunkStore {
 
 const listened = new WeakSet<PoolClient>();
 
+/** Keyword search's postings budget: the first round's, and the most it widens to. */
+interface CandidateBudget {
+  first: number;
+  limit: number;
+}
+
 interface StatsRow {
   chunks: string;
   tokens: string;
@@ -200,9 +210,13 @@ const INSERT_CHUNKS = `
            ARRAY(SELECT jsonb_array_elements_text(r.tokens)), r.embedding::vector
     FROM jsonb_to_recordset($2::jsonb) AS r(id text, article_id text, position int, headline text, text text, kicker text, kind text,
          index_text text, start_offset int, end_offset int, tokens jsonb, embedding text)
-    RETURNING tokens, token_count, embedding IS NOT NULL AS has_vector),
-  terms AS (SELECT term, count(*)::int AS n FROM added, LATERAL (SELECT DISTINCT t AS term FROM unnest(added.tokens) t) u GROUP BY term),
-  raised AS (INSERT INTO term_df (term, df) SELECT term, n FROM terms ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df)
+    RETURNING id, tokens, token_count, embedding IS NOT NULL AS has_vector),
+  counted AS (SELECT added.id, added.token_count AS len, u.term, u.tf FROM added, LATERAL (SELECT t AS term, count(*)::smallint AS tf FROM unnest(added.tokens) t GROUP BY t) u),
+  terms AS (SELECT term, count(*)::int AS n FROM counted GROUP BY term),
+  raised AS (INSERT INTO term_df (term, df) SELECT term, n FROM terms ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df RETURNING id, term),
+  listed AS (
+    INSERT INTO chunk_terms (id, len, terms, tfs)
+    SELECT c.id, c.len, array_agg(r.id ORDER BY r.id), array_agg(c.tf ORDER BY r.id) FROM counted c JOIN raised r USING (term) GROUP BY c.id, c.len)
   UPDATE corpus_stats SET
     chunks = chunks + (SELECT count(*) FROM added),
     tokens = tokens + (SELECT coalesce(sum(token_count), 0) FROM added),
@@ -268,21 +282,20 @@ function toChunk(row: ChunkRow): Chunk {
   return chunk;
 }
 
-// BM25 exactly as KeywordIndex.search computes it: idf = ln(1 + (N − df + 0.5)/(df + 0.5)),
-// tf = occurrences in tokens, length = token_count, same order of operations. The GIN index on
-// tokens finds the candidates; only the query's terms of each candidate are counted.
+// BM25 exactly as KeywordIndex.search computes it: idf = ln(1 + (N − df + 0.5)/(df + 0.5)) (given,
+// computed in Node as there), tf and length from chunk_terms, the same order of operations, the
+// terms summed in the question's order. The GIN index on chunk_terms.terms finds the candidates
+// ($6: chunks holding one of these terms; pg_catalog's && as intarray's cannot use the index);
+// each is scored on all the question's terms ($1, $2), a term's count found by intarray's idx().
 const KEYWORD_SEARCH = `
-  WITH q AS (
-    SELECT term, ln(1 + ($2::float8 - df + 0.5) / (df + 0.5)) AS idf FROM term_df WHERE term = ANY($1::text[])
-  )
-  SELECT c.id, sum(q.idf * m.tf * ($4::float8 + 1) / (m.tf + $4::float8 * (1 - $5::float8 + $5::float8 * c.token_count / $3::float8))) AS score
-  FROM chunks c
-  CROSS JOIN LATERAL (SELECT t AS term, count(*)::float8 AS tf FROM unnest(c.tokens) t WHERE t = ANY($1::text[]) GROUP BY t) m
-  JOIN q ON q.term = m.term
-  WHERE c.tokens && $7::text[]
-  GROUP BY c.id
+  SELECT c.id, (
+    SELECT sum(q.idf * c.tfs[x.i] * ($4::float8 + 1) / (c.tfs[x.i] + $4::float8 * (1 - $5::float8 + $5::float8 * c.len / $3::float8)))
+    FROM unnest($1::int[], $2::float8[]) AS q(term, idf), LATERAL (SELECT idx(c.terms, q.term) AS i) x
+    WHERE x.i > 0) AS score
+  FROM chunk_terms c
+  WHERE c.terms OPERATOR(pg_catalog.&&) $6::int[]
   ORDER BY score DESC, c.id
-  LIMIT $6`;
+  LIMIT $7`;
 
 class PostgresIndexView implements IndexView {
   readonly version: string;
@@ -296,7 +309,7 @@ class PostgresIndexView implements IndexView {
     private readonly mode: KeywordMode,
     private efSearch: number,
     stats: StatsRow,
-    private readonly candidateBudget: number,
+    private readonly candidates: CandidateBudget,
   ) {
     this.version = `pg:${stats.epoch}:${stats.generation}`;
     this.chunkCount = Number(stats.chunks);
@@ -320,26 +333,31 @@ class PostgresIndexView implements IndexView {
     return rows.filter((r): r is ScoredId => r.score !== null);
   }
 
-  /** BM25 over every chunk, exactly, without scoring every chunk that holds a common term: the
-   * chunks holding the rarest terms are scored first (on all terms); a chunk holding none of them
-   * scores at most the other terms' upper bounds, idf × (k1 + 1) each, so when those sum below the
-   * k-th score found, nothing else can enter the top k. Otherwise the next-rarest terms join. */
+  /** BM25 over every chunk, without scoring every chunk that holds a common term: the chunks
+   * holding the rarest terms are scored first (on all terms); a chunk holding none of them scores
+   * at most the other terms' upper bounds, idf × (k1 + 1) each, so when those sum below the k-th
+   * score found, nothing else can enter the top k and the result is exact. Otherwise the
+   * next-rarest terms join, until the candidates' postings pass the budget's limit: past it the
+   * result is the best k of the chunks holding the rarer terms, each scored exactly (at a million
+   * chunks, proving the order of chunks that share only common words costs seconds). */
   async keywordSearch(query: string, k: number): Promise<ScoredId[]> {
     const asked = [...new Set(tokenize(query, this.mode, true))];
     if (this.chunkCount === 0 || asked.length === 0 || k <= 0) return [];
-    const { rows: known } = await this.client.query<{ term: string; df: number }>('SELECT term, df FROM term_df WHERE term = ANY($1::text[]) ORDER BY df, term', [asked]);
-    const terms = known.map((t) => t.term);
-    const bound = (t: { df: number }) => Math.log(1 + (this.chunkCount - t.df + 0.5) / (t.df + 0.5)) * (K1 + 1);
+    const { rows } = await this.client.query<{ id: number; term: string; df: number }>('SELECT id, term, df FROM term_df WHERE term = ANY($1::text[])', [asked]);
+    const byTerm = new Map(rows.map((r) => [r.term, r]));
+    const known = asked.flatMap((term) => byTerm.get(term) ?? []);
+    if (known.length === 0) return [];
+    const idf = (df: number) => Math.log(1 + (this.chunkCount - df + 0.5) / (df + 0.5));
+    const rarest = [...known].sort((a, b) => a.df - b.df || a.id - b.id);
     const averageLength = this.tokenCount / this.chunkCount;
-    let budget = this.candidateBudget;
-    for (;;) {
+    const terms = [known.map((t) => t.id), known.map((t) => idf(t.df)), averageLength, K1, B];
+    for (let budget = this.candidates.first; ; budget *= 4) {
       let postings = 0;
-      const rare = known.filter((t) => (postings += t.df) <= budget || t === known[0]).length;
-      const { rows } = await this.client.query<ScoredId>(KEYWORD_SEARCH, [terms, this.chunkCount, averageLength, K1, B, k, terms.slice(0, rare)]);
-      const rest = known.slice(rare).reduce((sum, t) => sum + bound(t), 0);
-      const kth = rows.length >= k ? rows[k - 1].score : 0;
-      if (rare === known.length || rest < kth) return rows;
-      budget *= 4;
+      const rare = rarest.filter((t, i) => (postings += t.df) <= budget || i === 0).length;
+      const { rows: hits } = await this.client.query<ScoredId>(KEYWORD_SEARCH, [...terms, rarest.slice(0, rare).map((t) => t.id), k]);
+      const rest = rarest.slice(rare).reduce((sum, t) => sum + idf(t.df) * (K1 + 1), 0);
+      const kth = hits.length >= k ? hits[k - 1].score : 0;
+      if (rare === rarest.length || rest < kth || budget >= this.candidates.limit) return hits;
     }
   }
 
@@ -446,7 +464,11 @@ export function explainDatabaseError(error: unknown, target: string): unknown {
   if (code === '28P01' || code === '28000') return new OperatorError(`${where} refused the login (${e.message}): correct the user and password in DATABASE_URL.`);
   if (code === '3D000') return new OperatorError(`${where}: ${e.message}. Create it (createdb), or point DATABASE_URL at an existing database.`);
   if (code === '42501' && /extension/.test(e.message ?? '')) {
-    return new OperatorError(`${where}: ${e.message}. Run CREATE EXTENSION vector once as a superuser in that database, or give the DATABASE_URL user that right.`);
+    const name = /extension "(\w+)"/.exec(e.message ?? '')?.[1] ?? 'vector';
+    return new OperatorError(`${where}: ${e.message}. Run CREATE EXTENSION ${name} once as a superuser in that database, or give the DATABASE_URL user that right.`);
+  }
+  if (/extension "intarray"|intarray\.control/.test(e?.message ?? '')) {
+    return new OperatorError(`${where} has no intarray (${e.message}): install PostgreSQL's contrib modules on that server (the postgresql-contrib package on some distributions), or unset DATABASE_URL to use the local index.`);
   }
   if (code === '58P01' || /extension "vector"/.test(e?.message ?? '')) {
     return new OperatorError(`${where} has no pgvector (${e.message}): install pgvector on that server (e.g. the postgresql-15-pgvector package), or unset DATABASE_URL to use the local index.`);
