@@ -338,7 +338,7 @@ async function withBot<T>(lab: Lab, overrides: Partial<Config>, run: (bot: Runni
 
 /** What the bot logged at warn/error level during a scenario, as one note. */
 function logNote(lab: Lab, from: number): string[] {
-  // setMyCommands: the emulator lacks it, and the bot says so at every start.
+  // setMyCommands: a Bot API server may lack it, and the bot says so at every start.
   const lines = lab.log.slice(from).filter((l) => / (WARN|ERROR) /.test(l) && !/setMyCommands/.test(l));
   if (!lines.length) return [];
   const kinds = new Map<string, number>();

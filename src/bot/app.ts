@@ -1,6 +1,7 @@
 // Builds the Telegraf app from services: one Composer per feature, wired here; handlers stay
 // thin and every reply goes through render.ts. Tests build the same app with real parts.
 import { Telegraf } from 'telegraf';
+import { Acknowledger, stampReceipt } from './ack.ts';
 import { telegramAgent } from '../net/proxy.ts';
 import type { BotServices, BotState } from './context.ts';
 import { adminComposer } from './handlers/admin.ts';
@@ -25,6 +26,7 @@ export function createBot(services: BotServices): BotApp {
     telegram: { ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}), ...(agent ? { agent } : {}), webhookReply: false },
     handlerTimeout: 60_000,
   });
+  bot.use(stampReceipt); // first: the acknowledgement's latency counts from here
   // Telegraf drops the agent for an http:// API root (its default one is https-only), also in the
   // client it makes for each update: put ours back in both.
   if (agent) {
@@ -33,6 +35,7 @@ export function createBot(services: BotServices): BotApp {
   }
   // A user's share of the queue is what the rate limit lets through in a burst.
   const tasks = new TaskQueue({ ...config.queue, maxPerUser: Math.min(config.queue.maxQueued, Math.max(3, config.rateLimitPerMinute)) });
+  const outbox = new Outbox(bot.telegram, logger, { track: (pending) => tasks.track(pending) });
   const state: BotState = {
     ...services,
     conversations: services.stateStore.conversations,
@@ -41,7 +44,8 @@ export function createBot(services: BotServices): BotApp {
     actions: services.stateStore.limiter('actions', config.rateLimitPerMinute * 3),
     notices: services.stateStore.notices(),
     tasks,
-    outbox: new Outbox(bot.telegram, logger, { track: (pending) => tasks.track(pending) }),
+    outbox,
+    acknowledger: new Acknowledger(outbox, logger),
     stats: { startedAt: Date.now() },
     closing: false,
   };

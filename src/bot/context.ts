@@ -5,6 +5,7 @@ import type { TextEmbedder } from '../index/embeddings.ts';
 import type { IndexBackend } from '../index/backend.ts';
 import type { Logger } from '../log.ts';
 import type { ConversationMemory, SharedNoticeLimiter, SharedRateLimiter, StateStore } from '../state/port.ts';
+import type { Acknowledger } from './ack.ts';
 import type { Outbox } from './outbox.ts';
 import type { TaskQueue } from './tasks.ts';
 
@@ -29,6 +30,8 @@ export interface BotState extends BotServices {
   tasks: TaskQueue;
   /** Every call to Telegram goes through it. */
   outbox: Outbox;
+  /** 👀 and typing on a question as soon as it is taken, and their latency (ack.ts). */
+  acknowledger: Acknowledger;
   /** This process's start (uptime in /stats); the counts are the state store's. */
   stats: { startedAt: number };
   /** Set during shutdown: no new questions are taken. */

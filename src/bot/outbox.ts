@@ -195,8 +195,14 @@ export class Outbox {
   }
 
   /** Light calls are not messages: they skip the chat's lane (a button's spinner must not wait
-   * behind a long answer) and the message windows; only a 429 makes them wait. */
+   * behind a long answer) and the message windows; only a 429 makes them wait. Telegram's
+   * per-chat limit counts messages; a reaction or "typing…" counted there would halve a group's
+   * answers (20 a minute). A cosmetic one is dropped while its chat waits out a 429. */
   private async runLight(chatId: number, job: Job): Promise<void> {
+    if (job.optional && this.paused(chatId)) {
+      this.report(chatId, job, { retry: false, pauseMs: 0, level: 'quiet', why: 'the chat is waiting out a 429' });
+      return job.resolve(undefined);
+    }
     while (await this.attempt(chatId, job)) await sleep((this.pausedUntil.get(chatId) ?? 0) - Date.now());
   }
 

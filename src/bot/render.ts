@@ -35,14 +35,17 @@ const block = (text: string) => escapeHtml(text.replace(/\r\n?/g, '\n').trim());
 const line = (text: string) => escapeHtml(text.replace(/\s+/g, ' ').trim());
 const title = (headline: string) => `《${line(headline) || '无标题'}》`;
 
-/** The messages for one answer: text, notice, 来源 list and, when refusing, 相关报道; `lead`
- * is a line above it all (e.g. that an edited question is answered again). */
+/** The messages for one answer: text, notice, 来源 list (an expandable blockquote) and, when
+ * refusing, 相关报道; `lead` is a line above it all (e.g. that an edited question is answered
+ * again). */
 export function renderAnswer(answer: Answer, lead?: string): string[] {
   const blocks = [block(answerText(answer)) || '（没有生成回答。）'];
   if (lead) blocks.unshift(`<i>${block(lead)}</i>`);
   if (answer.notice?.trim()) blocks.push(`<i>${block(answer.notice)}</i>`);
   if (answer.citations.length > 0) {
-    blocks.push(['<b>来源</b>', ...answer.citations.map((c) => `[${c.n}] ${title(c.headline)} · ${line(c.file)}`)].join('\n'));
+    // Collapsed (Bot API 7.4), so that an answer with many sources stays a few lines on screen.
+    const list = answer.citations.map((c) => `[${c.n}] ${title(c.headline)} · ${line(c.file)}`).join('\n');
+    blocks.push(`<b>来源</b>\n<blockquote expandable>${list}</blockquote>`);
   }
   if (answer.refused && answer.suggestions?.length) {
     blocks.push(['<b>相关报道</b>', ...answer.suggestions.map((s) => `• ${title(s.headline)} · ${line(s.file)}`)].join('\n'));

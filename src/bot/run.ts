@@ -5,17 +5,10 @@ import type { Server } from 'node:http';
 import type { Telegraf } from 'telegraf';
 import { EXIT_OPERATOR, EXIT_TEMPORARY, explainFolderError } from '../errors.ts';
 import { createBot, type BotApp } from './app.ts';
+import { publishCommands } from './commands.ts';
 import { sendText } from './send.ts';
 import type { BotServices } from './context.ts';
 import { telegramStartupError, webhookStartError } from './telegram-errors.ts';
-
-export const COMMANDS = [
-  { command: 'ask', description: '提问（群组中使用）' },
-  { command: 'help', description: '使用说明' },
-  { command: 'new', description: '开始新话题' },
-  { command: 'stats', description: '运行状态（管理员）' },
-  { command: 'reindex', description: '重建索引（管理员）' },
-];
 
 /** Shutdown: answers in flight get this long; a second signal cuts it to SHORT_DRAIN_MS; the
  * process exits by EXIT_DEADLINE_MS whatever is still pending. */
@@ -39,11 +32,7 @@ export async function startBot(services: BotServices): Promise<RunningBot> {
   bot.botInfo = await bot.telegram.getMe().catch((error: unknown) => {
     throw telegramStartupError(error, config.telegram.apiRoot);
   });
-  try {
-    await bot.telegram.setMyCommands(COMMANDS);
-  } catch (error) {
-    logger.warn(`setMyCommands is not available on this Bot API server (carrying on): ${(error as Error).message}`);
-  }
+  await publishCommands(bot.telegram, config.telegram.adminUserIds, logger);
   await warnIfUploadsCannotBeSaved(services);
   await warmModel(services);
   await reportInterruptedReindex(app);

@@ -45,13 +45,30 @@ export async function sendHtmlParts(outbox: Outbox, chatId: number, parts: strin
   return sent;
 }
 
-/** Shows "typing…" now and every 4 s until stopped (Telegram clears it after about 5 s). */
-export function keepTyping(outbox: Outbox, chatId: number, threadId?: number): () => void {
-  const send = () => {
-    if (outbox.paused(chatId)) return; // waiting out a 429: typing would only add to it
-    void outbox.send(chatId, 'typing', (telegram) => telegram.sendChatAction(chatId, 'typing', threadId ? { message_thread_id: threadId } : undefined), { kind: 'light', optional: true });
+/** "typing…" once; resolves true if Telegram showed it. A chat waiting out a 429 gets none:
+ * it would only add to the wait. */
+export async function sendTyping(outbox: Outbox, chatId: number, threadId?: number, onCall?: () => void): Promise<boolean> {
+  if (outbox.paused(chatId)) return false;
+  const shown = await outbox.send(
+    chatId,
+    'typing',
+    (telegram) => (onCall?.(), telegram.sendChatAction(chatId, 'typing', threadId ? { message_thread_id: threadId } : undefined)),
+    { kind: 'light', optional: true },
+  );
+  return shown === true;
+}
+
+/** Shows "typing…" every 4 s until stopped (Telegram clears it after about 5 s), starting now
+ * or, when the acknowledgement has just sent it (ack.ts), 4 s after that. */
+export function keepTyping(outbox: Outbox, chatId: number, threadId?: number, lastSentAt = 0): () => void {
+  const send = () => void sendTyping(outbox, chatId, threadId);
+  let timer: NodeJS.Timeout | undefined;
+  const first = setTimeout(() => {
+    send();
+    timer = setInterval(send, 4000);
+  }, Math.max(0, lastSentAt + 4000 - Date.now()));
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
   };
-  send();
-  const timer = setInterval(send, 4000);
-  return () => clearInterval(timer);
 }

@@ -37,14 +37,21 @@ export class TaskQueue {
 
   /** Queues a question; never rejects (tasks catch their own errors). */
   submit(userId: number, chatId: number, task: () => Promise<void>): Submitted {
+    const admission = this.admission(userId);
+    if (admission !== 'queued') return admission;
     const mine = this.waiting.get(userId) ?? [];
-    if (mine.length >= this.options.maxPerUser) return 'user-full';
-    if (this.queued >= this.options.maxQueued) return 'full';
     mine.push({ chatId, task });
     this.waiting.set(userId, mine);
     this.queued++;
     this.dispatch();
     return 'queued';
+  }
+
+  /** What `submit` would answer now, without queueing: lets a caller act (acknowledge) before a
+   * task that may start at once inside `submit`. */
+  admission(userId: number): Submitted {
+    if ((this.waiting.get(userId)?.length ?? 0) >= this.options.maxPerUser) return 'user-full';
+    return this.queued >= this.options.maxQueued ? 'full' : 'queued';
   }
 
   /** Counts work that runs outside the queue (sends, a reindex) until it settles, so that a

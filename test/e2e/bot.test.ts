@@ -61,7 +61,7 @@ test('a private question gets an answer with citations, as a reply, with the sou
   const [answer] = await telegram.botMessages(1001);
   assert.ok(isAnswer(answer));
   assert.match(answer.message.text, /1400间/);
-  assert.match(answer.message.text, /<b>来源<\/b>\n\[1\] 《上海市总推进职工工间休息室建设/);
+  assert.match(answer.message.text, /<b>来源<\/b>\n<blockquote expandable>\[1\] 《上海市总推进职工工间休息室建设/);
   assert.match(answer.message.text, /000_4b243fa835f211e8\.txt/);
   assert.equal(answer.message.reply_parameters?.message_id, telegram.userMessageId(question));
   assert.deepEqual(answer.message.reply_markup?.inline_keyboard[0][0].text, '查看原文');
@@ -73,7 +73,7 @@ test('a partial answer is sent with its not-reported line first, and says it is 
   const [answer] = await telegram.botMessages(1003);
   assert.ok(isAnswer(answer));
   assert.match(visible(answer).split('\n')[0], /^报道没有给出上海2024年实际建成的数量/);
-  assert.match(answer.message.text, /<b>来源<\/b>\n\[1\] 《上海市总推进职工工间休息室建设/);
+  assert.match(answer.message.text, /<b>来源<\/b>\n<blockquote expandable>\[1\] 《上海市总推进职工工间休息室建设/);
   assert.deepEqual(validateTelegramHtml(answer.message.text), []);
 });
 

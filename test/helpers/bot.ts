@@ -3,10 +3,10 @@
 import { startBot, type RunningBot } from '../../src/bot/run.ts';
 import { createServices } from '../../src/cli/shared.ts';
 import type { Config } from '../../src/config.ts';
-import { createLogger, silentLogger } from '../../src/log.ts';
+import { createLogger, silentLogger, type Logger } from '../../src/log.ts';
 
-export async function startTestBot(config: Config): Promise<RunningBot> {
-  const logger = process.env.TEST_BOT_LOG ? createLogger('debug') : silentLogger;
+/** `logger`: a test that asserts on the bot's log passes its own. */
+export async function startTestBot(config: Config, logger: Logger = process.env.TEST_BOT_LOG ? createLogger('debug') : silentLogger): Promise<RunningBot> {
   const services = await createServices(config, logger);
   await services.index.loadOrBuild();
   return startBot({ ...services, logger });

@@ -1,5 +1,6 @@
 // The Bot API emulator (telegram-test-api) on 127.0.0.1, with what it lacks for our tests:
-// getFile and file downloads, served from files the test registers; a log of every Bot API call;
+// getFile and file downloads, served from files the test registers; setMessageReaction,
+// setMyCommands and sendChatAction, recorded for the tests; a log of every Bot API call;
 // faults per chat (slow answers, 429 flood control) injected at the network boundary; and raw
 // updates (edited messages) the emulator cannot produce.
 import type { AddressInfo } from 'node:net';
@@ -36,6 +37,20 @@ export interface ApiCall {
   body: Record<string, unknown>;
 }
 
+export interface Reaction {
+  chatId: string;
+  messageId: number;
+  /** Empty: the reaction was removed. */
+  reaction: { type: string; emoji?: string }[];
+  at: number;
+}
+
+export interface CommandMenu {
+  scope: { type: string; chat_id?: number | string };
+  commands: { command: string; description: string }[];
+  at: number;
+}
+
 /** A fault for one chat's calls: answer after `delayMs`, or refuse with 429 and `retryAfter`
  * seconds (as Telegram's flood control does) until that window has passed, `times` windows in all. */
 export type Fault = { delayMs: number; methods?: string[] } | { retryAfter: number; times?: number; methods?: string[] };
@@ -53,6 +68,13 @@ export interface TelegramHarness {
   /** Waits until the bot has fetched every user message. */
   delivered(): Promise<void>;
   addFile(fileId: string, content: Buffer): void;
+  /** Every setMessageReaction the emulator accepted, in order. */
+  reactions(): Reaction[];
+  /** Every setMyCommands, in order. */
+  commandMenus(): CommandMenu[];
+  /** From now on the chat answers setMessageReaction with 400 REACTION_INVALID, as a group
+   * that allows no reactions (or not this one) does. */
+  refuseReactions(chatId: number): void;
   /** Every Bot API call so far (getUpdates excluded). */
   calls(): ApiCall[];
   /** Sets or clears (undefined) a fault on a chat's calls. */
@@ -69,6 +91,7 @@ export async function startTelegram(): Promise<TelegramHarness> {
   const files = new Map<string, Buffer>();
   // Routes the emulator lacks, placed before its catch-all "method not supported" route.
   const app = (server as unknown as { webServer: { get: Function; post: Function; use: Function; _router: { stack: { route?: { path: string } }[] } } }).webServer;
+  const routesBefore = app._router.stack.length;
   app.post('/bot:token/getFile', (req: { body: { file_id: string } }, res: { json: Function; status: Function }) => {
     const id = req.body.file_id;
     if (!files.has(id)) return res.status(400).json({ ok: false, error_code: 400, description: 'Bad Request: invalid file_id' });
@@ -79,6 +102,8 @@ export async function startTelegram(): Promise<TelegramHarness> {
     if (!body) return res.status(404).end();
     res.status(200).end(body);
   });
+  const newer = newerMethods(app);
+  const added = app._router.stack.length - routesBefore;
   const calls: ApiCall[] = [];
   const faults = new Map<string, Fault & { windowEnds?: number; windows?: number }>();
   app.use(networkBoundary(calls, faults));
@@ -87,10 +112,7 @@ export async function startTelegram(): Promise<TelegramHarness> {
   const firstRoute = stack.findIndex((layer) => layer.route);
   stack.splice(firstRoute, 0, stack.pop()!);
   const catchAll = stack.findIndex((layer) => layer.route?.path === '/bot:token/:method');
-  if (catchAll >= 0) {
-    const added = stack.splice(stack.length - 2, 2);
-    stack.splice(catchAll, 0, ...added);
-  }
+  if (catchAll >= 0) stack.splice(catchAll, 0, ...stack.splice(stack.length - added, added));
   // The emulator only produces messages and button presses; anything else is served from here.
   const injected: Record<string, unknown>[] = [];
   const getUpdates = server.getUpdates.bind(server);
@@ -135,6 +157,9 @@ export async function startTelegram(): Promise<TelegramHarness> {
       }
     },
     addFile: (fileId, content) => void files.set(fileId, content),
+    reactions: () => [...newer.reactions],
+    commandMenus: () => [...newer.menus],
+    refuseReactions: (chatId) => void newer.refusing.add(String(chatId)),
     calls: () => [...calls],
     fault: (chatId, fault) => void (fault ? faults.set(String(chatId), { ...fault }) : faults.delete(String(chatId))),
     injectUpdate: (update) => {
@@ -174,4 +199,32 @@ function networkBoundary(calls: ApiCall[], faults: Map<string, Fault & { windowE
     const retryAfter = Math.ceil((fault.windowEnds! - now) / 1000);
     res.status(429).json({ ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } });
   };
+}
+
+type Route = (req: { body: Record<string, unknown> }, res: { json: Function; status: Function }) => void;
+
+/** Bot API methods newer than the emulator (7.0 reactions, 6.x command scopes, chat actions):
+ * what they were asked is kept for the tests, and a chat can be made to refuse reactions. */
+function newerMethods(app: { post: Function }) {
+  const reactions: Reaction[] = [];
+  const menus: CommandMenu[] = [];
+  const refusing = new Set<string>();
+  const badRequest = (res: { status: Function }, description: string) => res.status(400).json({ ok: false, error_code: 400, description: `Bad Request: ${description}` });
+  const react: Route = (req, res) => {
+    const { chat_id, message_id, reaction } = req.body as { chat_id?: unknown; message_id?: unknown; reaction?: unknown };
+    if (chat_id === undefined || typeof message_id !== 'number') return badRequest(res, 'chat_id and message_id are required');
+    if (refusing.has(String(chat_id))) return badRequest(res, 'REACTION_INVALID');
+    reactions.push({ chatId: String(chat_id), messageId: message_id, reaction: (reaction ?? []) as Reaction['reaction'], at: Date.now() });
+    res.json({ ok: true, result: true });
+  };
+  const setCommands: Route = (req, res) => {
+    const { commands, scope } = req.body as { commands?: CommandMenu['commands']; scope?: CommandMenu['scope'] };
+    if (!Array.isArray(commands)) return badRequest(res, 'commands must be an array');
+    menus.push({ scope: scope ?? { type: 'default' }, commands, at: Date.now() });
+    res.json({ ok: true, result: true });
+  };
+  app.post('/bot:token/setMessageReaction', react);
+  app.post('/bot:token/setMyCommands', setCommands);
+  app.post('/bot:token/sendChatAction', ((_req, res) => res.json({ ok: true, result: true })) as Route);
+  return { reactions, menus, refusing };
 }

@@ -52,11 +52,11 @@ test('escapeHtml escapes &, < and > and nothing else', () => {
   assert.equal(escapeHtml('半个\uD83D'), '半个\uFFFD', 'a lone surrogate cannot be sent');
 });
 
-test('an answer renders as text, notice, then the 来源 list', () => {
+test('an answer renders as text, notice, then the 来源 list in an expandable blockquote', () => {
   const parts = renderAnswer(answer({ notice: '大模型暂不可用，以下为摘录式回答。', citations: [citation(1), citation(2)] }));
   assert.deepEqual(parts, [
     '上海市总工会在2023年已建成1400间职工工间休息室[1]。\n\n<i>大模型暂不可用，以下为摘录式回答。</i>\n\n' +
-      '<b>来源</b>\n[1] 《第1篇报道的标题》 · 001_page.txt\n[2] 《第2篇报道的标题》 · 002_page.txt',
+      '<b>来源</b>\n<blockquote expandable>[1] 《第1篇报道的标题》 · 001_page.txt\n[2] 《第2篇报道的标题》 · 002_page.txt</blockquote>',
   ]);
   assertValid(parts);
 });
@@ -82,7 +82,7 @@ test('hostile text in every field is escaped: valid HTML whose visible text roun
     assertValid(parts);
     const text = visible(parts).join('\n');
     for (const piece of HOSTILE) assert.ok(text.includes(piece), `"${piece}" is shown as written`);
-    assert.doesNotMatch(parts.join(''), /<(?!\/?(b|i|blockquote)>)/, 'only the tags the renderer writes');
+    assert.doesNotMatch(parts.join(''), /<(?!\/?(b|i|blockquote)>|blockquote expandable>)/, 'only the tags the renderer writes');
   }
   assert.ok(visible(renderAnswer(a))[0].startsWith(`问题：${hostile}\n回答：${hostile}[1]`));
   assert.ok(visible(renderSources(a))[0].includes('《</i>》\n002_page.txt\n<blockquote>'));
@@ -132,6 +132,31 @@ test('the sources of a long answer split into valid parts, re-opening a blockquo
   assert.match(parts[0], /<\/blockquote>$/);
   assert.match(telegramText(parts[0]).trim(), /展开。$/, 'cut after a sentence, not inside one');
   assertNothingLost(parts, a.citations.map((c) => `<b>[${c.n}] 《${c.headline}》</b>\n${c.file}\n<blockquote>${c.quote}</blockquote>`).join('\n\n'));
+});
+
+test('a source list longer than a message is cut between its lines, each part a whole expandable blockquote', () => {
+  const citations = Array.from({ length: 60 }, (_, k) => citation(k + 1, { headline: `第${k + 1}篇报道的标题，${'很长的标题'.repeat(12)}` }));
+  const a = answer({ text: '短回答[1]。', citations });
+  const parts = renderAnswer(a);
+  assertValid(parts);
+  assert.ok(parts.length >= 2, `${parts.length} parts`);
+  assert.match(parts[0], /^短回答\[1\]。\n\n<b>来源<\/b>\n<blockquote expandable>\[1\] /);
+  for (const [k, part] of parts.entries()) {
+    assert.equal((part.match(/<blockquote expandable>/g) ?? []).length, 1, `part ${k} opens one expandable blockquote`);
+    assert.match(part, /<\/blockquote>$/, `part ${k} closes it`);
+    if (k > 0) assert.match(part, /^<blockquote expandable>\[\d+\] 《/, `part ${k} re-opens it at the start of a line`);
+  }
+  assertNothingLost(parts, `短回答[1]。\n\n<b>来源</b>\n${citations.map((c) => `[${c.n}] 《${c.headline}》 · ${c.file}`).join('\n')}`);
+});
+
+test('splitMessage re-opens an expandable blockquote with its attribute, at any limit', () => {
+  const html = `<b>来源</b>\n<blockquote expandable>${Array.from({ length: 40 }, (_, i) => `[${i + 1}] 《标题${i}》 · 00${i}.txt`).join('\n')}</blockquote>`;
+  for (const limit of [60, 97, 150, 400]) {
+    const parts = splitMessage(html, limit);
+    assertValid(parts, limit);
+    assert.equal(squeeze(visible(parts).join('')), squeeze(telegramText(html)), `limit ${limit}`);
+    for (const part of parts.slice(1)) assert.match(part, /^<blockquote expandable>/, `limit ${limit}`);
+  }
 });
 
 test('splitMessage prefers a blank line, then a line break, then a sentence end', () => {

@@ -2,6 +2,7 @@
 import { Composer, type Context } from 'telegraf';
 import type { Message, MessageEntity } from 'telegraf/types';
 import type { Turn } from '../../answer/types.ts';
+import { receivedAt, type Ack } from '../ack.ts';
 import { ConversationStore } from '../conversations.ts';
 import type { BotState } from '../context.ts';
 import { renderAnswer, renderSources, stripBidi } from '../render.ts';
@@ -105,32 +106,49 @@ async function ask(ctx: Context, state: BotState, question: string, message: Mes
   if (question.length > state.config.maxQuestionChars) {
     return reply(`问题太长了（${question.length} 字），请精简到 ${state.config.maxQuestionChars} 字以内再问。`, 'too-long notice');
   }
+  // Acknowledged only once it is sure to be answered: a refused question gets its notice instead
+  // (one per window for all of these: a flood gets one reply, whichever limit it meets).
+  const admission = state.tasks.admission(userId);
+  if (admission === 'user-full') return notice('flood', '你的问题还在排队，请等前面的回答发出后再问。');
+  if (admission === 'full') return notice('flood', '现在提问的人很多，请稍后再问。');
+  const ack = state.acknowledger.start(chatId, message.message_id, receivedAt(ctx), threadId);
+  state.tasks.submit(userId, chatId, () => answerTask(ctx, state, { question, message, threadId, replyHistory, lead, ack }));
+}
+
+interface Question {
+  question: string;
+  message: Message.TextMessage;
+  threadId?: number;
+  replyHistory?: Turn[];
+  lead?: string;
+  ack: Ack;
+}
+
+/** Runs in the queue: answers, records the turn and hands the answer to the outbox. */
+async function answerTask(ctx: Context, state: BotState, { question, message, threadId, replyHistory, lead, ack }: Question): Promise<void> {
+  const chatId = ctx.chat!.id;
   const key = ConversationStore.key(chatId, threadId);
-  const updateId = ctx.update.update_id;
-  const submitted = state.tasks.submit(userId, chatId, async () => {
-    const stopTyping = keepTyping(state.outbox, chatId, threadId);
-    try {
-      const answer = await state.answerer.answer(question, replyHistory ?? (await state.conversations.history(key)));
-      // The turn counts at once (a follow-up may arrive before the answer is delivered); the
-      // delivery is the outbox's, so a chat held back by Telegram does not hold a worker.
-      // A state store that fails here loses the turn, not the answer.
-      const turns = await state.conversations.record(key, question, answer, chatId, [], replyHistory).catch((error: Error) => {
-        state.logger.warn(`Could not record the conversation turn: ${error.message}`);
-        return [];
-      });
-      void state.stateStore.increment(QUESTIONS_ANSWERED).catch((error: Error) => state.logger.warn(`Could not count an answer: ${error.message}`));
-      const keyboard = answer.citations.length ? [[SOURCES_BUTTON]] : undefined;
-      const delivered = sendHtmlParts(state.outbox, chatId, renderAnswer(answer, lead), { replyTo: message.message_id, threadId, keyboard }, 'answer', state.logger);
-      const remembered = delivered.then((ids) => state.conversations.remember(chatId, ids, answer, turns));
-      state.tasks.track(remembered.catch((error: Error) => state.logger.warn(`Could not remember the answer's messages: ${error.message}`)));
-    } catch (error) {
-      state.logger.error(`Update ${updateId}: answering failed: ${(error as Error).message}`, { chatId });
-      reply('抱歉，处理这个问题时出了点问题，请稍后再试。', 'error notice');
-    } finally {
-      stopTyping();
-    }
-  });
-  // One notice per window for all of these: a flood gets one reply, whichever limit it meets.
-  if (submitted === 'user-full') await notice('flood', '你的问题还在排队，请等前面的回答发出后再问。');
-  else if (submitted === 'full') await notice('flood', '现在提问的人很多，请稍后再问。');
+  const stopTyping = keepTyping(state.outbox, chatId, threadId, ack.typingAt);
+  try {
+    const answer = await state.answerer.answer(question, replyHistory ?? (await state.conversations.history(key)));
+    // The turn counts at once (a follow-up may arrive before the answer is delivered); the
+    // delivery is the outbox's, so a chat held back by Telegram does not hold a worker.
+    // A state store that fails here loses the turn, not the answer.
+    const turns = await state.conversations.record(key, question, answer, chatId, [], replyHistory).catch((error: Error) => {
+      state.logger.warn(`Could not record the conversation turn: ${error.message}`);
+      return [];
+    });
+    void state.stateStore.increment(QUESTIONS_ANSWERED).catch((error: Error) => state.logger.warn(`Could not count an answer: ${error.message}`));
+    const keyboard = answer.citations.length ? [[SOURCES_BUTTON]] : undefined;
+    const delivered = sendHtmlParts(state.outbox, chatId, renderAnswer(answer, lead), { replyTo: message.message_id, threadId, keyboard }, 'answer', state.logger);
+    ack.finishAfter(delivered);
+    const remembered = delivered.then((ids) => state.conversations.remember(chatId, ids, answer, turns));
+    state.tasks.track(remembered.catch((error: Error) => state.logger.warn(`Could not remember the answer's messages: ${error.message}`)));
+  } catch (error) {
+    state.logger.error(`Update ${ctx.update.update_id}: answering failed: ${(error as Error).message}`, { chatId });
+    const options = { replyTo: message.message_id, threadId };
+    ack.finishAfter(sendText(state.outbox, chatId, '抱歉，处理这个问题时出了点问题，请稍后再试。', options, 'error notice'));
+  } finally {
+    stopTyping();
+  }
 }
