@@ -172,6 +172,11 @@ export class PostgresChunkStore implements ChunkStore {
 
 const listened = new WeakSet<PoolClient>();
 
+interface TermStats {
+  id: number;
+  df: number;
+}
+
 /** Keyword search's postings budget: the first round's, and the most it widens to. */
 interface CandidateBudget {
   first: number;
@@ -303,6 +308,8 @@ class PostgresIndexView implements IndexView {
   readonly hasVectors: boolean;
   private readonly tokenCount: number;
   private released = false;
+  /** termStats' cache: null for a term the corpus lacks. */
+  private readonly terms = new Map<string, TermStats | null>();
 
   constructor(
     private readonly client: PoolClient,
@@ -343,8 +350,7 @@ class PostgresIndexView implements IndexView {
   async keywordSearch(query: string, k: number): Promise<ScoredId[]> {
     const asked = [...new Set(tokenize(query, this.mode, true))];
     if (this.chunkCount === 0 || asked.length === 0 || k <= 0) return [];
-    const { rows } = await this.client.query<{ id: number; term: string; df: number }>('SELECT id, term, df FROM term_df WHERE term = ANY($1::text[])', [asked]);
-    const byTerm = new Map(rows.map((r) => [r.term, r]));
+    const byTerm = await this.termStats(asked);
     const known = asked.flatMap((term) => byTerm.get(term) ?? []);
     if (known.length === 0) return [];
     const idf = (df: number) => Math.log(1 + (this.chunkCount - df + 0.5) / (df + 0.5));
@@ -386,8 +392,25 @@ class PostgresIndexView implements IndexView {
 
   async scorer(queries: string[]): Promise<KeywordScorer> {
     const terms = [...new Set(queries.flatMap((q) => tokenize(q, this.mode, true)))];
-    const { rows } = await this.client.query<{ term: string; df: number }>('SELECT term, df FROM term_df WHERE term = ANY($1::text[])', [terms]);
-    return new StatsScorer(this.mode, this.chunkCount, new Map(rows.map((r) => [r.term, r.df])));
+    const stats = await this.termStats(terms);
+    return new StatsScorer(this.mode, this.chunkCount, new Map([...stats].map(([term, t]) => [term, t.df])));
+  }
+
+  /** Each term's id and df, fetched once per view: the scorer and keyword search ask for the
+   * same question's terms, and the snapshot cannot change under them. Unknown terms are absent. */
+  private async termStats(terms: string[]): Promise<Map<string, TermStats>> {
+    const missing = terms.filter((t) => !this.terms.has(t));
+    if (missing.length > 0) {
+      const { rows } = await this.client.query<TermStats & { term: string }>('SELECT id, term, df FROM term_df WHERE term = ANY($1::text[])', [missing]);
+      for (const term of missing) this.terms.set(term, null);
+      for (const row of rows) this.terms.set(row.term, { id: row.id, df: row.df });
+    }
+    const found = new Map<string, TermStats>();
+    for (const term of terms) {
+      const t = this.terms.get(term);
+      if (t) found.set(term, t);
+    }
+    return found;
   }
 
   async release(): Promise<void> {
