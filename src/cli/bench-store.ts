@@ -5,7 +5,7 @@
 // embedding, HNSW recall against an exact search, and its memory.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +13,10 @@ import pg from 'pg';
 import type { Config } from '../config.ts';
 import { OperatorError } from '../errors.ts';
 import { ExactTopK, newPage, seedNames, syntheticChunks, syntheticPages } from '../eval/synthetic.ts';
-import { CHUNKER_VERSION } from '../index/chunk.ts';
 import type { TextEmbedder } from '../index/embeddings.ts';
-import { KeywordIndex } from '../index/keyword.ts';
 import type { PageRecord } from '../index/port.ts';
 import { PostgresChunkStore } from '../index/postgres/store.ts';
-import { buildVectorStore, currentLink, INDEX_FORMAT, type IndexManifest, type IndexSnapshot } from '../index/store.ts';
+import { applyPageChanges, labelOf, saveBuild, type IndexSnapshot } from '../index/store.ts';
 import { runReplica, type ReplicaInput, type ReplicaResult } from './bench-replica.ts';
 
 export interface StoreBenchOptions {
@@ -56,7 +54,7 @@ export async function benchStore(o: StoreBenchOptions): Promise<void> {
   o.say('');
   if (o.backend === 'local') {
     o.say('## Storage: local backend (hnswlib + JSON BM25 in the process), synthetic corpora');
-    o.say('| chunks | pages | build: HNSW + keyword + save | add one page: full rebuild reusing vectors (HNSW + keyword + save) | build on disk | replica: load | retrieval p50 | p95 | dense leg p50 / p95 | keyword leg p50 / p95 | dense recall@10 | replica RSS: before opening / after the queries / peak |');
+    o.say('| chunks | pages | build: HNSW + keyword + save | add one page: a build derived from the live one (applyPageChanges) | build on disk | replica: load | retrieval p50 | p95 | dense leg p50 / p95 | keyword leg p50 / p95 | dense recall@10 | replica RSS: before opening / after the queries / peak |');
     o.say('|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const size of o.sizes) o.say(await benchLocal(o, size));
   } else {
@@ -77,7 +75,7 @@ function notes(o: StoreBenchOptions): string[] {
     'Corpus: the seed chunks copied with numbers shifted, a place inserted and their rare proper nouns respelled (one of 500 spellings per copy, src/eval/synthetic.ts), so that names stay rare as an archive grows while topic words recur; vectors are the seed vectors with noise.',
   ];
   if (o.backend === 'local') {
-    lines.push('Add one page: what the local backend does for any change today, a full rebuild with every vector reused; a real reindex also re-reads and re-chunks the pages and loads the previous build for its vectors (about the load column).');
+    lines.push('Add one page: applyPageChanges, as a reindex writes a new or changed page: a new build derived from the live one (hnswlib readIndex, addPoint, writeIndex; postings renumbered; unchanged page files hard-linked), swapped in atomically. A real reindex also reads and hashes every page of CORPUS_DIR first.');
   } else {
     lines.push(`PostgreSQL: a throwaway cluster (scripts/postgres.sh: fsync off) with ${SERVER_SETTINGS}, or the --database-url server as it is.`);
     lines.push('Keyword leg exactness: its top 40 for the first 50 questions against the same search without a candidate limit (exact BM25), rank by rank.');
@@ -89,7 +87,7 @@ function notes(o: StoreBenchOptions): string[] {
 /** The synthetic corpus of `size` chunks, page by page, and the exact top 10 of the recall
  * queries once every page has been taken (streamed: a million chunks do not fit in memory). */
 function corpus(o: StoreBenchOptions, size: number): { pages: Generator<PageRecord>; exact: () => string[][] } {
-  const seedVectors = o.seed.chunks.map((_, label) => o.seed.vectors!.index.getPoint(label));
+  const seedVectors = o.seed.chunks.map((_, i) => o.seed.vectors!.index.getPoint(labelOf(o.seed, i)));
   const names = seedNames(o.seed.chunks.map((c) => c.indexText));
   const top = new ExactTopK(o.queryVectors.slice(0, RECALL_QUERIES), 10);
   const ids: string[] = [];
@@ -130,59 +128,18 @@ async function benchLocal(o: StoreBenchOptions, size: number): Promise<string> {
   const indexDir = mkdtempSync(path.join(os.tmpdir(), 'newsbot-bench-store-'));
   try {
     progress(`local: building and saving ${size} chunks`);
-    const [dir, buildMs] = await time(() => saveLocalBuild(o, indexDir, pages));
-    const disk = await folderSize(dir);
+    const options = { embedding: { model: o.embedder.modelId, dimension: o.queryVectors[0].length }, chunking: o.config.chunking, hnsw: o.config.hnsw };
+    const [built, buildMs] = await time(() => saveBuild(indexDir, pages, options));
+    const disk = await folderSize(built.dir);
     progress('local: measuring retrieval in a fresh process');
     const replica = await runReplica(replicaInput(o, { indexDir }));
-    progress('local: adding one page (a full rebuild)');
+    progress('local: adding one page (a build derived from the live one)');
     const added = newPage(pages[0]);
-    const [, addMs] = await time(() => saveLocalBuild(o, indexDir, [...pages, added]));
+    const [, addMs] = await time(() => applyPageChanges(indexDir, { upserts: [added], deletes: [] }));
     return `| ${size} | ${pages.length} | ${seconds(buildMs)} | ${seconds(addMs)} (${added.chunks.length} chunks) | ${mb(disk)} | ${replicaColumns(replica, exact)} |`;
   } finally {
     rmSync(indexDir, { recursive: true, force: true });
   }
-}
-
-/** A build of these pages in INDEX_DIR as src/index/store.ts saves one (HNSW via LangChain's
- * save, chunks, articles, keyword index, manifest last, then `current` swapped), so that
- * loadIndex reads it. The previous build is removed. Returns the build's folder. */
-async function saveLocalBuild(o: StoreBenchOptions, indexDir: string, pages: PageRecord[]): Promise<string> {
-  const chunks = pages.flatMap((p) => p.chunks);
-  const vectors = pages.flatMap((p) => p.vectors!);
-  const articles = pages.flatMap((p) => p.articles);
-  const store = await buildVectorStore(vectors, chunks, o.embedder, o.config.hnsw);
-  const keyword = KeywordIndex.build(chunks.map((c) => c.indexText), 'both');
-  const buildId = `bench-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
-  const dir = path.join(indexDir, 'builds', buildId);
-  await mkdir(dir, { recursive: true });
-  await store.save(dir);
-  await writeFile(path.join(dir, 'chunks.json'), JSON.stringify(chunks));
-  await writeFile(path.join(dir, 'articles.json'), JSON.stringify(articles));
-  await writeFile(path.join(dir, 'keyword.json'), JSON.stringify(keyword));
-  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest(o, buildId, pages, articles.length, chunks.length), null, 2));
-  const previous = await readlink(currentLink(indexDir)).catch(() => undefined);
-  await symlink(path.relative(indexDir, dir), `${currentLink(indexDir)}.tmp`);
-  await rename(`${currentLink(indexDir)}.tmp`, currentLink(indexDir));
-  if (previous) await rm(path.resolve(indexDir, previous), { recursive: true, force: true });
-  return dir;
-}
-
-function manifest(o: StoreBenchOptions, buildId: string, pages: PageRecord[], articles: number, chunks: number): IndexManifest {
-  const { m, efConstruction } = o.config.hnsw;
-  return {
-    format: INDEX_FORMAT,
-    buildId,
-    codeVersion: 'bench',
-    builtAt: new Date().toISOString(),
-    buildSeconds: 0,
-    embedding: { model: o.embedder.modelId, dimension: o.queryVectors[0].length },
-    chunking: { size: o.config.chunking.size, overlap: o.config.chunking.overlap, version: CHUNKER_VERSION },
-    keyword: { mode: 'both' },
-    hnsw: { space: 'cosine', m, efConstruction },
-    pages: Object.fromEntries(pages.map((p) => [p.file, { sha256: p.contentHash, articles: p.articles.length, chunks: p.chunks.length }])),
-    counts: { pages: pages.length, articles, chunks, reusedVectors: chunks },
-    warnings: [],
-  };
 }
 
 async function folderSize(dir: string): Promise<number> {

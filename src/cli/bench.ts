@@ -23,7 +23,7 @@ import { loadQuestions, quantile } from '../eval/questions.ts';
 import { exactTopK, replicate } from '../eval/synthetic.ts';
 import { chunkArticles, type Chunk } from '../index/chunk.ts';
 import { KeywordIndex } from '../index/keyword.ts';
-import { buildIndex, buildVectorStore, loadIndex, type IndexSnapshot } from '../index/store.ts';
+import { buildIndex, buildVectorStore, labelOf, loadIndex, type IndexSnapshot } from '../index/store.ts';
 import { IndexService } from '../index/service.ts';
 import { Retriever } from '../retrieve/search.ts';
 import { parseCommand, UsageError, type CommandSpec, type OptionSpec, type ParsedArgs } from './args.ts';
@@ -138,7 +138,7 @@ else await runMain(async () => {
 
     // 4. Synthetic corpora: the real chunks and their vectors, replicated with variations.
     const base = service.current();
-    const baseVectors = base.chunks.map((_, label) => base.vectors!.index.getPoint(label));
+    const baseVectors = base.chunks.map((_, i) => base.vectors!.index.getPoint(labelOf(base, i)));
     const queryVectors = new Map<string, number[]>();
     for (const q of questions) queryVectors.set(q, await embedder.embedQuery(q));
     say('');

@@ -1,5 +1,6 @@
 // npm run reindex: brings the index up to date with CORPUS_DIR while a running bot keeps
-// answering. Local (INDEX_DIR): a new build beside the live one, swapped in atomically.
+// answering. Local (INDEX_DIR): a new build beside the live one, derived from it by writing only
+// the pages whose content hash changed, swapped in atomically; --full builds it afresh.
 // PostgreSQL (DATABASE_URL): only pages whose content hash changed are written, each in one
 // transaction; --full writes every page again.
 import { runMain } from '../errors.ts';
@@ -10,11 +11,11 @@ import { cliServices, progressReporter } from './shared.ts';
 export const REINDEX_COMMAND = {
   usage: 'Usage: npm run reindex [-- --full]',
   about:
-    'Updates the index from CORPUS_DIR while a running bot or chat keeps answering. With INDEX_DIR (the default)\n' +
-    'it builds beside the live index, reusing the vectors of unchanged chunks, and swaps it in atomically.\n' +
-    'With DATABASE_URL it writes only the pages added, changed or removed since the last run.',
+    'Updates the index from CORPUS_DIR while a running bot or chat keeps answering: only the pages added,\n' +
+    'changed or removed since the last run are written. With INDEX_DIR (the default) the new build is made\n' +
+    'beside the live one and swapped in atomically; with DATABASE_URL each page is written in one transaction.',
   options: {
-    full: { type: 'boolean', description: 'with DATABASE_URL, write (and embed) every page again' },
+    full: { type: 'boolean', description: 'every page again: INDEX_DIR builds every structure afresh (unchanged chunks keep their vectors); DATABASE_URL writes and embeds every page' },
   },
 } satisfies CommandSpec<Record<string, OptionSpec>>;
 

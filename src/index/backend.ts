@@ -1,7 +1,7 @@
 // What the bot, the chat and the CLI need from "the index", whichever store holds it: views for
 // answers (src/index/port.ts), a status for /help and /stats, and a way to bring it up to date
 // with CORPUS_DIR. Two implementations, chosen in the composition root (src/app.ts):
-// IndexService (INDEX_DIR: hnswlib + a JSON keyword index) and PostgresIndexService (DATABASE_URL).
+// IndexService (INDEX_DIR: hnswlib + a BM25 keyword index) and PostgresIndexService (DATABASE_URL).
 import type { IndexView, StoreStatus } from './port.ts';
 import type { BuildProgress, RecoveryReport, RequestedBy } from './store.ts';
 
@@ -23,7 +23,7 @@ export interface IndexStatus {
 export interface ReindexSummary {
   seconds: number;
   counts: { pages: number; articles: number; chunks: number };
-  /** Pages written this time. The local backend rebuilds every page (reusing vectors). */
+  /** Pages added, replaced or removed (by content hash) since the previous version. */
   changed: { added: number; replaced: number; removed: number };
   reusedVectors?: number;
   /** Pages that could not be read (their stored version, if any, is kept). */
@@ -66,9 +66,7 @@ export function sampleHeadlines(articles: Iterable<{ file: string; kind: string;
 /** What a reindex did, for the operator's terminal. */
 export function describeReindex(summary: ReindexSummary): string {
   const { counts, changed } = summary;
-  const detail =
-    summary.reusedVectors !== undefined
-      ? `${summary.reusedVectors} vectors reused from the previous build`
-      : `${changed.added} pages added, ${changed.replaced} replaced, ${changed.removed} removed`;
+  const pages = `${changed.added} pages added, ${changed.replaced} replaced, ${changed.removed} removed`;
+  const detail = summary.reusedVectors !== undefined ? `${pages}; ${summary.reusedVectors} vectors reused from the previous build` : pages;
   return `Indexed ${counts.pages} pages, ${counts.articles} articles, ${counts.chunks} chunks in ${summary.seconds.toFixed(1)} s (${detail}, ${summary.skippedPages} pages skipped).`;
 }

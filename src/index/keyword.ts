@@ -169,17 +169,35 @@ interface SerializedKeywordIndex {
   postings: Record<string, string>;
 }
 
+const MODES: KeywordMode[] = ['words', 'bigrams', 'both'];
+/** keyword.bin: "NQKW", version, then counts; little-endian Uint32 throughout. */
+const BINARY_MAGIC = 0x574b514e;
+const BINARY_VERSION = 1;
+const HEADER_WORDS = 8;
+
+/** A document the index gains: its number in the new index and its text. */
+export interface AddedDoc {
+  doc: number;
+  text: string;
+}
+
 export class KeywordIndex {
   readonly mode: KeywordMode;
   private readonly k1 = 1.2;
   private readonly b = 0.75;
   private lengths: Uint32Array;
   private averageLength: number;
-  private postings: Map<string, Uint32Array>;
+  /** term → its number; its postings are postings[offsets[n] .. offsets[n + 1]], [doc, tf, …]
+   * sorted by doc. One flat array rather than a typed array per term: far less memory. */
+  private terms: Map<string, number>;
+  private offsets: Uint32Array;
+  private postings: Uint32Array;
 
-  private constructor(mode: KeywordMode, lengths: Uint32Array, postings: Map<string, Uint32Array>) {
+  private constructor(mode: KeywordMode, lengths: Uint32Array, terms: Map<string, number>, offsets: Uint32Array, postings: Uint32Array) {
     this.mode = mode;
     this.lengths = lengths;
+    this.terms = terms;
+    this.offsets = offsets;
     this.postings = postings;
     this.averageLength = lengths.length ? lengths.reduce((a, n) => a + n, 0) / lengths.length : 0;
   }
@@ -188,23 +206,95 @@ export class KeywordIndex {
     return this.lengths.length;
   }
 
+  /** The postings of a term, [doc, tf, …] sorted by doc; undefined for an unknown term. */
+  private list(term: string): Uint32Array | undefined {
+    const n = this.terms.get(term);
+    return n === undefined ? undefined : this.postings.subarray(this.offsets[n], this.offsets[n + 1]);
+  }
+
   static build(texts: string[], mode: KeywordMode): KeywordIndex {
     const lengths = new Uint32Array(texts.length);
     const lists = new Map<string, number[]>();
-    texts.forEach((text, doc) => {
-      const counts = new Map<string, number>();
-      const tokens = tokenize(text, mode);
-      lengths[doc] = tokens.length;
-      for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
-      for (const [term, tf] of counts) {
-        let list = lists.get(term);
-        if (!list) lists.set(term, (list = []));
-        list.push(doc, tf);
+    texts.forEach((text, doc) => addDoc(lists, lengths, doc, text, mode));
+    return KeywordIndex.fromLists(mode, lengths, lists);
+  }
+
+  private static fromLists(mode: KeywordMode, lengths: Uint32Array, lists: Map<string, number[]>): KeywordIndex {
+    let total = 0;
+    for (const list of lists.values()) total += list.length;
+    const postings = new Uint32Array(total);
+    const offsets = new Uint32Array(lists.size + 1);
+    const terms = new Map<string, number>();
+    let at = 0;
+    for (const [term, list] of lists) {
+      offsets[terms.size] = at;
+      terms.set(term, terms.size);
+      postings.set(list, at);
+      at += list.length;
+    }
+    offsets[terms.size] = at;
+    return new KeywordIndex(mode, lengths, terms, offsets, postings);
+  }
+
+  /** This index with some documents removed and others added, without re-tokenising the rest:
+   * `renumber[old doc]` is the document's number in the new index, or -1 if it is removed (the
+   * kept documents must keep their order); `added` are tokenised now. Scores equal those of
+   * KeywordIndex.build over the new documents in their new order. */
+  withChanges(renumber: Int32Array, size: number, added: AddedDoc[]): KeywordIndex {
+    if (renumber.length !== this.lengths.length) throw new Error(`renumber has ${renumber.length} entries for ${this.lengths.length} documents`);
+    const lengths = new Uint32Array(size);
+    let previous = -1;
+    for (let doc = 0; doc < renumber.length; doc++) {
+      const to = renumber[doc];
+      if (to < 0) continue;
+      if (to <= previous || to >= size) throw new Error('kept documents must keep their order');
+      lengths[to] = this.lengths[doc];
+      previous = to;
+    }
+    const extra = new Map<string, number[]>();
+    for (const { doc, text } of [...added].sort((a, b) => a.doc - b.doc)) addDoc(extra, lengths, doc, text, this.mode);
+    let extraTotal = 0;
+    for (const list of extra.values()) extraTotal += list.length;
+    const source = this.postings;
+    const postings = new Uint32Array(source.length + extraTotal);
+    const offsets: number[] = [];
+    const terms = new Map<string, number>();
+    let at = 0;
+    const emit = (term: string, start: number) => {
+      if (at === start) return; // every document holding the term was removed
+      offsets.push(start);
+      terms.set(term, terms.size);
+    };
+    for (const [term, n] of this.terms) {
+      const start = at;
+      const more = extra.get(term);
+      let m = 0;
+      for (let i = this.offsets[n], end = this.offsets[n + 1]; i < end; i += 2) {
+        const doc = renumber[source[i]];
+        if (doc < 0) continue;
+        if (more) {
+          while (m < more.length && more[m] < doc) {
+            postings[at++] = more[m++];
+            postings[at++] = more[m++];
+          }
+        }
+        postings[at++] = doc;
+        postings[at++] = source[i + 1];
       }
-    });
-    const postings = new Map<string, Uint32Array>();
-    for (const [term, list] of lists) postings.set(term, Uint32Array.from(list));
-    return new KeywordIndex(mode, lengths, postings);
+      if (more) {
+        while (m < more.length) postings[at++] = more[m++];
+        extra.delete(term);
+      }
+      emit(term, start);
+    }
+    for (const [term, list] of extra) {
+      const start = at;
+      postings.set(list, at);
+      at += list.length;
+      emit(term, start);
+    }
+    offsets.push(at);
+    return new KeywordIndex(this.mode, lengths, terms, Uint32Array.from(offsets), postings.subarray(0, at));
   }
 
   search(query: string, k: number): KeywordHit[] {
@@ -216,7 +306,7 @@ export class KeywordIndex {
     const scores = new Float64Array(n);
     const touched: number[] = [];
     for (const term of terms) {
-      const list = this.postings.get(term);
+      const list = this.list(term);
       if (!list) continue;
       const df = list.length / 2;
       const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
@@ -240,7 +330,7 @@ export class KeywordIndex {
     let hit = 0;
     let total = 0;
     for (const term of terms) {
-      const df = (this.postings.get(term)?.length ?? 0) / 2;
+      const df = (this.list(term)?.length ?? 0) / 2;
       const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
       total += idf;
       if (present.has(term)) hit += idf;
@@ -252,7 +342,7 @@ export class KeywordIndex {
   coverageOfDocs(query: string, docs: number[]): Map<number, number> {
     const n = Math.max(1, this.lengths.length);
     const terms = [...new Set(tokenize(query, this.mode, true))].map((term) => {
-      const list = this.postings.get(term);
+      const list = this.list(term);
       const df = (list?.length ?? 0) / 2;
       return { list, idf: Math.log(1 + (n - df + 0.5) / (df + 0.5)) };
     });
@@ -270,17 +360,56 @@ export class KeywordIndex {
    * Dividing by it gives a 0..~1 relevance that is comparable across questions. With
    * `knownOnly`, words the corpus never uses (English function words) do not count. */
   idealScore(query: string, knownOnly = false): number {
-    const terms = [...new Set(tokenize(query, this.mode, true))].filter((t) => !knownOnly || this.postings.has(t));
+    const terms = [...new Set(tokenize(query, this.mode, true))].filter((t) => !knownOnly || this.terms.has(t));
     const n = Math.max(1, this.lengths.length);
     return terms.reduce((sum, term) => {
-      const df = (this.postings.get(term)?.length ?? 0) / 2;
+      const df = (this.list(term)?.length ?? 0) / 2;
       return sum + Math.log(1 + (n - df + 0.5) / (df + 0.5));
     }, 0);
   }
 
+  /** The binary form (keyword.bin), as parts to write one after another: a header, the document
+   * lengths, the term offsets and the postings as Uint32 arrays, then the terms, one a line. */
+  toBinary(): Buffer[] {
+    const termList = [...this.terms.keys()];
+    if (termList.some((t) => t.includes('\n'))) throw new Error('a keyword term holds a line break');
+    const names = Buffer.from(termList.join('\n'), 'utf8');
+    const header = new Uint32Array([BINARY_MAGIC, BINARY_VERSION, MODES.indexOf(this.mode), this.lengths.length, termList.length, this.postings.length, names.length, 0]);
+    const bytes = (a: Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    return [bytes(header), bytes(this.lengths), bytes(this.offsets), bytes(this.postings), names];
+  }
+
+  /** Reads keyword.bin. The arrays are views of `data`, which must not be reused. */
+  static fromBinary(data: Buffer): KeywordIndex {
+    const aligned = data.byteOffset % 4 === 0 ? data : Buffer.from(data);
+    const words = (at: number, count: number) => {
+      if (at + count * 4 > aligned.length) throw new Error('keyword index is cut short');
+      return new Uint32Array(aligned.buffer, aligned.byteOffset + at, count);
+    };
+    if (aligned.length < HEADER_WORDS * 4) throw new Error('keyword index is cut short');
+    const [magic, version, mode, docs, termCount, postingCount, nameBytes] = words(0, HEADER_WORDS);
+    if (magic !== BINARY_MAGIC || version !== BINARY_VERSION || !MODES[mode]) throw new Error('keyword index has an unknown format');
+    let at = HEADER_WORDS * 4;
+    const lengths = words(at, docs);
+    at += docs * 4;
+    const offsets = words(at, termCount + 1);
+    at += (termCount + 1) * 4;
+    const postings = words(at, postingCount);
+    at += postingCount * 4;
+    if (at + nameBytes !== aligned.length) throw new Error('keyword index has the wrong size');
+    const names = nameBytes ? aligned.toString('utf8', at, at + nameBytes).split('\n') : [];
+    if (names.length !== termCount || offsets[termCount] !== postingCount) throw new Error('keyword index disagrees with itself');
+    const terms = new Map<string, number>();
+    names.forEach((term, n) => terms.set(term, n));
+    return new KeywordIndex(MODES[mode], lengths, terms, offsets, postings);
+  }
+
   toJSON(): SerializedKeywordIndex {
     const postings: Record<string, string> = {};
-    for (const [term, list] of this.postings) postings[term] = Buffer.from(list.buffer, list.byteOffset, list.byteLength).toString('base64');
+    for (const term of this.terms.keys()) {
+      const list = this.list(term)!;
+      postings[term] = Buffer.from(list.buffer, list.byteOffset, list.byteLength).toString('base64');
+    }
     return { format: 1, mode: this.mode, k1: this.k1, b: this.b, lengths: [...this.lengths], postings };
   }
 
@@ -288,12 +417,25 @@ export class KeywordIndex {
     if (data?.format !== 1 || !Array.isArray(data.lengths) || typeof data.postings !== 'object') {
       throw new Error('keyword index has an unknown format');
     }
-    const postings = new Map<string, Uint32Array>();
+    const lists = new Map<string, number[]>();
     for (const [term, encoded] of Object.entries(data.postings)) {
       const bytes = Buffer.from(encoded, 'base64');
-      postings.set(term, new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+      lists.set(term, [...new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))]);
     }
-    return new KeywordIndex(data.mode, Uint32Array.from(data.lengths), postings);
+    return KeywordIndex.fromLists(data.mode, Uint32Array.from(data.lengths), lists);
+  }
+}
+
+/** Tokenises one document into `lists` (term → [doc, tf, …]) and records its length. */
+function addDoc(lists: Map<string, number[]>, lengths: Uint32Array, doc: number, text: string, mode: KeywordMode): void {
+  const counts = new Map<string, number>();
+  const tokens = tokenize(text, mode);
+  lengths[doc] = tokens.length;
+  for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+  for (const [term, tf] of counts) {
+    let list = lists.get(term);
+    if (!list) lists.set(term, (list = []));
+    list.push(doc, tf);
   }
 }
 

@@ -1,11 +1,12 @@
 // The embedded adapter of the storage port (src/index/port.ts): one loaded build (hnswlib graph +
-// JSON BM25 index, src/index/store.ts) seen through chunk ids. Its labels and document numbers
-// are positions in snapshot.chunks; they stay inside this file.
+// BM25 index, src/index/store.ts) seen through chunk ids. Its keyword document numbers are
+// positions in snapshot.chunks, and its hnswlib labels are mapped to them (labelOf: a derived
+// build leaves holes where removed chunks were); both stay inside this file.
 import type { Article } from '../corpus/types.ts';
 import type { Chunk } from './chunk.ts';
 import type { KeywordIndex } from './keyword.ts';
 import type { IndexView, ScoredId } from './port.ts';
-import type { IndexSnapshot } from './store.ts';
+import { labelOf, type IndexSnapshot } from './store.ts';
 
 /** Chunk id → position, built once per snapshot (snapshots are immutable). */
 const positions = new WeakMap<IndexSnapshot, Map<string, number>>();
@@ -41,14 +42,14 @@ export function localView(snapshot: IndexSnapshot, options: { keyword?: KeywordI
     async denseSearch(vector: number[], k: number): Promise<ScoredId[]> {
       if (!snapshot.vectors) return [];
       const hits = await snapshot.vectors.similaritySearchVectorWithScore(vector, Math.min(k, snapshot.chunks.length));
-      return hits.map(([document, distance]) => ({ id: snapshot.chunks[document.metadata.label as number].id, score: 1 - distance }));
+      return hits.map(([document, distance]) => ({ id: document.metadata.chunkId as string, score: 1 - distance }));
     },
     async keywordSearch(query: string, k: number): Promise<ScoredId[]> {
       return keyword.search(query, k).map((hit) => ({ id: snapshot.chunks[hit.doc].id, score: hit.score }));
     },
     async vectors(ids: string[]) {
       const index = snapshot.vectors?.index;
-      return byIds(ids, (position) => index?.getPoint(position));
+      return byIds(ids, (position) => index?.getPoint(labelOf(snapshot, position)));
     },
     async chunks(ids: string[]) {
       return byIds<Chunk>(ids, (position) => snapshot.chunks[position]);

@@ -1,6 +1,6 @@
 // The storage port: what retrieval and answers need from an index, keyed by chunk id (never by
 // an array position or an hnswlib label), so that the vectors and keywords can live in this
-// process (src/index/local.ts, hnswlib + a JSON BM25 index) or in PostgreSQL
+// process (src/index/local.ts, hnswlib + an in-process BM25 index) or in PostgreSQL
 // (src/index/postgres/store.ts, pgvector + BM25 in SQL over token arrays).
 //
 // Reads go through an IndexView: one version of the index, taken once per answer and passed

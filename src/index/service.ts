@@ -85,7 +85,7 @@ export class IndexService implements IndexBackend {
 
   /** Loads the build that INDEX_DIR/current points at, if it is not the live one already. */
   async reload(): Promise<IndexSnapshot> {
-    const next = await loadIndex(this.config.indexDir, this.embedder, this.config.hnsw.efSearch);
+    const next = await loadIndex(this.config.indexDir, this.embedder, this.config.hnsw.efSearch, this.snapshot);
     if (next.manifest.buildId !== this.snapshot?.manifest.buildId) {
       this.snapshot = next;
       this.logger?.info(`Index ${next.manifest.buildId} loaded: ${next.manifest.counts.articles} articles, ${next.manifest.counts.chunks} chunks`);
@@ -98,6 +98,7 @@ export class IndexService implements IndexBackend {
    * from CORPUS_DIR, saying why. */
   async loadOrBuild(onProgress?: (p: BuildProgress) => void): Promise<IndexSnapshot> {
     await this.recoverInterrupted();
+    let full = false; // a damaged index is rebuilt afresh, not derived from
     try {
       const snapshot = await this.reload();
       const stale = await this.staleReason(snapshot.manifest);
@@ -106,11 +107,13 @@ export class IndexService implements IndexBackend {
       else this.logger?.warn(`The index in ${this.config.indexDir} has no vectors (it was built without the embedding model, which now loads): rebuilding it.`);
     } catch (error) {
       if (error instanceof IndexMissingError) this.logger?.info('No index yet: building it from CORPUS_DIR');
-      else if (error instanceof IndexInvalidError) this.logger?.warn(`${error.message.replace(/ Rebuild it with .*$/, '')} Rebuilding it from CORPUS_DIR now.`);
-      else throw error;
+      else if (error instanceof IndexInvalidError) {
+        this.logger?.warn(`${error.message.replace(/ Rebuild it with .*$/, '')} Rebuilding it from CORPUS_DIR now.`);
+        full = true;
+      } else throw error;
     }
-    await this.reindex(onProgress);
-    return this.current();
+    await this.reindex(onProgress, { full });
+    return this.snapshot ?? this.reload();
   }
 
   /** Why the live index no longer matches CORPUS_DIR (another folder, pages added or removed),
@@ -147,14 +150,18 @@ export class IndexService implements IndexBackend {
     return this.recovery;
   }
 
-  /** Rebuilds from CORPUS_DIR while searches keep using the old snapshot, then swaps.
-   * `requestedBy` is recorded in the lock, for recoverInterrupted after a crash. */
-  async reindex(onProgress?: (p: BuildProgress) => void, options: { requestedBy?: RequestedBy } = {}): Promise<BuildSummary & ReindexSummary> {
+  /** Brings the index up to date with CORPUS_DIR while searches keep using the old snapshot,
+   * then swaps: a build derived from the live one that writes only the pages added, changed or
+   * removed, or with `full` every structure afresh (see buildIndex). `requestedBy` is recorded in
+   * the lock, for recoverInterrupted after a crash. */
+  async reindex(onProgress?: (p: BuildProgress) => void, options: { requestedBy?: RequestedBy; full?: boolean } = {}): Promise<BuildSummary & ReindexSummary> {
     if (this.building) throw new ReindexBusyError('A reindex is already running in this process.');
-    this.building = buildIndex({ config: this.config, embedder: this.embedder, logger: this.logger, onProgress, requestedBy: options.requestedBy });
+    this.building = buildIndex({ config: this.config, embedder: this.embedder, logger: this.logger, onProgress, requestedBy: options.requestedBy, full: options.full });
     try {
       const summary = await this.building;
-      await this.reload();
+      // A process serving answers swaps to the new build; one that only reindexes (npm run
+      // reindex) loads nothing.
+      if (this.snapshot) await this.reload();
       return { ...summary, ...summarize(summary) };
     } finally {
       this.building = undefined;
@@ -162,13 +169,14 @@ export class IndexService implements IndexBackend {
   }
 }
 
-/** A build as a reindex summary: every page is rewritten, unchanged chunks keep their vectors. */
-function summarize({ manifest, seconds, denseNotice }: BuildSummary): ReindexSummary {
+/** A build as a reindex summary: the pages that changed since the previous build; unchanged
+ * chunks keep their vectors. */
+function summarize({ manifest, seconds, denseNotice, changed }: BuildSummary): ReindexSummary {
   const { pages, articles, chunks, reusedVectors } = manifest.counts;
   return {
     seconds,
     counts: { pages, articles, chunks },
-    changed: { added: 0, replaced: pages, removed: 0 },
+    changed,
     reusedVectors,
     skippedPages: manifest.warnings.length,
     garbledPages: manifest.notices?.length ?? 0,

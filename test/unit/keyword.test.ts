@@ -59,3 +59,36 @@ test('a name is mentioned as printed or as the full form it abbreviates, never a
   assert.equal(mentions('吴江的工人说忠于职守', '吴忠'), false);
   assert.equal(mentions(`火车${'一'.repeat(30)}星期${'二'.repeat(30)}工会`, '火星工会'), false);
 });
+
+test('withChanges equals a build over the new documents: scores, order, unknown terms', () => {
+  const more = ['杭州市总工会为外卖骑手建设爱心驿站。', '邓州市环卫工人的爱心早餐每年制作成本400余万元。'];
+  for (const mode of ['words', 'bigrams', 'both'] as const) {
+    const before = KeywordIndex.build(docs, mode);
+    // docs[1] removed; more[0] inserted first, more[1] between docs[0] and docs[2].
+    const after = before.withChanges(Int32Array.from([1, -1, 3]), 4, [{ doc: 0, text: more[0] }, { doc: 2, text: more[1] }]);
+    const rebuilt = KeywordIndex.build([more[0], docs[0], more[1], docs[2]], mode);
+    assert.equal(after.size, 4);
+    for (const query of ['邓州的爱心早餐有多少环卫工人受益？', '专职集体协商指导员', '杭州外卖骑手驿站', '惠工商城成交额度']) {
+      assert.deepEqual(after.search(query, 4), rebuilt.search(query, 4), `${mode}: ${query}`);
+      assert.equal(after.idealScore(query, true), rebuilt.idealScore(query, true), `${mode}: ${query}`);
+      assert.deepEqual(after.coverageOfDocs(query, [0, 1, 2, 3]), rebuilt.coverageOfDocs(query, [0, 1, 2, 3]));
+    }
+    assert.deepEqual(after.search('钦州指导员', 3), [], `${mode}: the removed document's own terms are gone`);
+    assert.throws(() => before.withChanges(Int32Array.from([1, 0, 2]), 3, []), /keep their order/);
+  }
+});
+
+test('the binary form round-trips, and a cut or foreign file is refused', () => {
+  const index = KeywordIndex.build(docs, 'both');
+  const bytes = Buffer.concat(index.toBinary());
+  const copy = KeywordIndex.fromBinary(bytes);
+  assert.equal(copy.mode, 'both');
+  assert.deepEqual(copy.search('专职集体协商指导员', 3), index.search('专职集体协商指导员', 3));
+  assert.deepEqual(copy.toJSON(), index.toJSON());
+  // Unaligned in memory (a Buffer from a pool) still reads.
+  const shifted = Buffer.alloc(bytes.length + 1);
+  bytes.copy(shifted, 1);
+  assert.deepEqual(KeywordIndex.fromBinary(shifted.subarray(1)).search('惠工商城', 3), index.search('惠工商城', 3));
+  assert.throws(() => KeywordIndex.fromBinary(bytes.subarray(0, bytes.length - 3)), /wrong size|cut short/);
+  assert.throws(() => KeywordIndex.fromBinary(Buffer.from('{"format":1}')), /cut short|unknown format/);
+});
