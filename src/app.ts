@@ -1,7 +1,8 @@
 // The composition root: the one place where adapters are chosen from the config. The bot, the
 // terminal chat, the CLI tools and the tests all build their services here.
-//   DATABASE_URL unset: the index in INDEX_DIR (hnswlib + JSON keywords), state in memory.
+//   DATABASE_URL unset: the index in INDEX_DIR (hnswlib + a BM25 keyword index), state in memory.
 //   DATABASE_URL set:   index and state in PostgreSQL, shared by replicas; INDEX_DIR unused.
+import path from 'node:path';
 import pg from 'pg';
 import { Answerer } from './answer/answer.ts';
 import { createChatModel } from './answer/llm.ts';
@@ -16,6 +17,7 @@ import { IndexService } from './index/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { installProxy } from './net/proxy.ts';
 import { Retriever } from './retrieve/search.ts';
+import { FEEDBACK_FILE } from './state/feedback-file.ts';
 import { MemoryStateStore } from './state/memory.ts';
 import type { StateStore } from './state/port.ts';
 import { PostgresStateStore } from './state/postgres.ts';
@@ -44,7 +46,9 @@ export async function createServices(config = loadConfig(), logger: Logger = cre
 }
 
 function openLocal(config: Config, embedder: TextEmbedder, logger: Logger) {
-  return { index: new IndexService(config, embedder, logger), state: new MemoryStateStore(), close: async () => {} };
+  // Votes on answers outlive a restart beside the builds (a reindex only touches builds/).
+  const state = new MemoryStateStore({ feedbackFile: path.join(config.indexDir, FEEDBACK_FILE) });
+  return { index: new IndexService(config, embedder, logger), state, close: async () => {} };
 }
 
 async function openPostgres(config: Config, url: string, embedder: TextEmbedder, logger: Logger) {

@@ -6,6 +6,7 @@ import { telegramAgent } from '../net/proxy.ts';
 import type { BotServices, BotState } from './context.ts';
 import { adminComposer } from './handlers/admin.ts';
 import { askComposer } from './handlers/ask.ts';
+import { feedbackComposer } from './handlers/feedback.ts';
 import { helpComposer } from './handlers/help.ts';
 import { fallbackComposer } from './handlers/fallback.ts';
 import { gate } from './handlers/gate.ts';
@@ -49,7 +50,7 @@ export function createBot(services: BotServices): BotApp {
     stats: { startedAt: Date.now() },
     closing: false,
   };
-  bot.use(gate(state), helpComposer(state), adminComposer(state), askComposer(state), fallbackComposer(state));
+  bot.use(gate(state), helpComposer(state), adminComposer(state), askComposer(state), feedbackComposer(state), fallbackComposer(state));
   bot.catch((error, ctx) => {
     logger.error(`Update ${ctx.update.update_id} failed: ${(error as Error)?.message ?? String(error)}`);
     if (ctx.chat) void sendText(state.outbox, ctx.chat.id, '抱歉，出了点问题，请稍后再试。', {}, 'error notice');

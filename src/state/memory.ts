@@ -1,14 +1,18 @@
 // The state store for one process: the bot's in-memory structures behind the async port. Nothing
-// survives a restart, and nothing is shared with another process (use the Postgres adapter).
+// is shared with another process (use the Postgres adapter), and only votes on answers survive a
+// restart (in `feedbackFile`, when given).
 import { randomBytes } from 'node:crypto';
 import type { Answer, Turn } from '../answer/types.ts';
 import { ConversationStore, type ConversationOptions } from '../bot/conversations.ts';
 import { NoticeLimiter, RateLimiter } from '../bot/limits.ts';
-import type { ConversationMemory, PendingUpload, SharedNoticeLimiter, SharedRateLimiter, StateStore } from './port.ts';
+import { FileFeedback } from './feedback-file.ts';
+import type { ConversationMemory, FeedbackStore, PendingUpload, SharedNoticeLimiter, SharedRateLimiter, StateStore } from './port.ts';
 
 export interface MemoryStateOptions {
   now?: () => number;
   conversation?: ConversationOptions;
+  /** Where votes on answers persist, as JSON lines (src/app.ts: INDEX_DIR/feedback.jsonl). */
+  feedbackFile?: string;
 }
 
 /** Uploads waiting for 覆盖 / 取消: a handful at most; the oldest go first. */
@@ -47,6 +51,7 @@ class MemoryConversations implements ConversationMemory {
 export class MemoryStateStore implements StateStore {
   readonly backend = 'memory' as const;
   readonly conversations: ConversationMemory;
+  readonly feedback: FeedbackStore;
   private readonly now: () => number;
   private readonly limiters = new Map<string, RateLimiter>();
   private readonly noticeLimiters = new Map<number, NoticeLimiter>();
@@ -57,6 +62,7 @@ export class MemoryStateStore implements StateStore {
   constructor(options: MemoryStateOptions = {}) {
     this.now = options.now ?? Date.now;
     this.conversations = new MemoryConversations(new ConversationStore(options.conversation, this.now));
+    this.feedback = new FileFeedback(options.feedbackFile);
   }
 
   limiter(name: string, perMinute: number): SharedRateLimiter {

@@ -2,7 +2,7 @@
 // (src/state/memory.ts); in PostgreSQL for replicas (src/state/postgres.ts), so that a follow-up
 // landing on another replica continues the conversation, rate limits count across replicas,
 // and only one reindex runs at a time. Every method is async: the Postgres adapter is a query.
-import type { Answer, Turn } from '../answer/types.ts';
+import type { Answer, AnswerMode, Turn } from '../answer/types.ts';
 
 /** Conversation memory per chat and thread (ConversationStore.key), bounded in turns and age. */
 export interface ConversationMemory {
@@ -37,9 +37,42 @@ export interface PendingUpload {
   userId: number;
 }
 
+export type Vote = 'up' | 'down';
+
+/** One user's 👍 or 👎 on one answer, as kept for the evaluation set. No names: the user and
+ * chat are hashes (src/bot/handlers/feedback.ts hashId), the answer is its chat hash and message id. */
+export interface FeedbackVote {
+  /** ms since the epoch of the latest press. */
+  time: number;
+  vote: Vote;
+  /** `<chat hash>:<message id>`: the answer's message; with userHash, one vote per user. */
+  answerId: string;
+  userHash: string;
+  chatHash: string;
+  chatType: 'private' | 'group' | 'supergroup' | 'channel';
+  question: string;
+  answer: string;
+  citations: { articleId: string; headline: string }[];
+  mode: AnswerMode;
+  refused: boolean;
+  timings?: Answer['timings'];
+}
+
+/** Votes on answers (the 👍 👎 buttons): one per user per answer, a later press replaces it. */
+export interface FeedbackStore {
+  /** Stores the vote (replacing this user's earlier vote on the answer); returns that earlier vote. */
+  vote(vote: FeedbackVote): Promise<Vote | undefined>;
+  counts(): Promise<Record<Vote, number>>;
+  /** The latest votes of one kind, newest first. */
+  recent(vote: Vote, limit: number): Promise<FeedbackVote[]>;
+  /** Every vote, oldest first (the export). */
+  all(): Promise<FeedbackVote[]>;
+}
+
 export interface StateStore {
   readonly backend: 'memory' | 'postgres';
   readonly conversations: ConversationMemory;
+  readonly feedback: FeedbackStore;
   /** A named limiter (e.g. 'questions', 'actions'); the same name shares buckets across replicas. */
   limiter(name: string, perMinute: number): SharedRateLimiter;
   notices(windowMs?: number): SharedNoticeLimiter;

@@ -1,14 +1,14 @@
-// The state store in PostgreSQL (tables of migration 3), for replicas behind one bot token: a
+// The state store in PostgreSQL (tables of migrations 3 and 5), for replicas behind one bot token: a
 // follow-up landing on another replica continues the conversation, rate limits count across
 // replicas, an upload is confirmed once, and one reindex runs at a time. It behaves as the memory
 // adapter does. Times come from the injected clock (as parameters, in ms), never the database's,
 // so that replicas and tests with a fake clock agree on them.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
-import type { Answer, Turn } from '../answer/types.ts';
+import type { Answer, AnswerMode, Turn } from '../answer/types.ts';
 import type { ConversationOptions } from '../bot/conversations.ts';
 import { OperatorError } from '../errors.ts';
-import type { ConversationMemory, PendingUpload, SharedNoticeLimiter, SharedRateLimiter, StateStore } from './port.ts';
+import type { ConversationMemory, FeedbackStore, FeedbackVote, PendingUpload, SharedNoticeLimiter, SharedRateLimiter, StateStore, Vote } from './port.ts';
 
 export interface PostgresStateOptions {
   /** A pool the caller owns and has migrated (close() leaves it open). */
@@ -17,8 +17,8 @@ export interface PostgresStateOptions {
   conversation?: ConversationOptions;
 }
 
-/** The migration that made the tables (src/index/postgres/schema.ts). */
-const STATE_SCHEMA_VERSION = 3;
+/** The latest migration that made its tables (src/index/postgres/schema.ts): 5, bot_feedback. */
+const STATE_SCHEMA_VERSION = 5;
 const DAY_MS = 24 * 60 * 60_000;
 const MAX_UPLOADS = 50;
 /** Answers by message outlive their conversation: a reply to an old answer still finds it. */
@@ -99,6 +99,65 @@ class PostgresConversations implements ConversationMemory {
   }
 }
 
+interface FeedbackRow {
+  answer_id: string;
+  user_hash: string;
+  chat_hash: string;
+  chat_type: FeedbackVote['chatType'];
+  vote: Vote;
+  time: number;
+  question: string;
+  answer: string;
+  citations: FeedbackVote['citations'];
+  mode: AnswerMode;
+  refused: boolean;
+  timings: FeedbackVote['timings'] | null;
+}
+
+const FEEDBACK_COLUMNS = `answer_id, user_hash, chat_hash, chat_type, vote, ${ms('time')} AS time, question, answer, citations, mode, refused, timings`;
+
+function voteOf(row: FeedbackRow): FeedbackVote {
+  const { answer_id: answerId, user_hash: userHash, chat_hash: chatHash, chat_type: chatType, timings, ...rest } = row;
+  return { ...rest, time: Math.round(row.time), answerId, userHash, chatHash, chatType, ...(timings ? { timings } : {}) };
+}
+
+/** Votes in bot_feedback: the primary key (answer, user) makes a second press an update. */
+class PostgresFeedback implements FeedbackStore {
+  constructor(private readonly pool: Pool) {}
+
+  /** The old vote is read in the same statement, from its snapshot (FOR UPDATE would skip the
+   * row this statement updates). Two presses racing on two replicas may report a stale earlier
+   * vote (only the toast's wording); the row keeps the later press either way. */
+  async vote(v: FeedbackVote): Promise<Vote | undefined> {
+    const { rows } = await this.pool.query<{ previous: Vote | null }>(
+      `WITH old AS (SELECT vote FROM bot_feedback WHERE answer_id = $1 AND user_hash = $2)
+       INSERT INTO bot_feedback (answer_id, user_hash, chat_hash, chat_type, vote, time, question, answer, citations, mode, refused, timings)
+       VALUES ($1, $2, $3, $4, $5, ${ts(6)}, $7, $8, $9::jsonb, $10, $11, $12::jsonb)
+       ON CONFLICT (answer_id, user_hash) DO UPDATE SET vote = excluded.vote, time = excluded.time, seq = DEFAULT
+       RETURNING (SELECT vote FROM old) AS previous`,
+      [v.answerId, v.userHash, v.chatHash, v.chatType, v.vote, v.time, v.question, v.answer, JSON.stringify(v.citations), v.mode, v.refused, v.timings ? JSON.stringify(v.timings) : null],
+    );
+    return rows[0]?.previous ?? undefined;
+  }
+
+  async counts(): Promise<Record<Vote, number>> {
+    const { rows } = await this.pool.query<{ vote: Vote; n: string }>('SELECT vote, count(*) AS n FROM bot_feedback GROUP BY vote');
+    const counts = { up: 0, down: 0 };
+    for (const row of rows) counts[row.vote] = Number(row.n);
+    return counts;
+  }
+
+  async recent(vote: Vote, limit: number): Promise<FeedbackVote[]> {
+    const { rows } = await this.pool.query<FeedbackRow>(`SELECT ${FEEDBACK_COLUMNS} FROM bot_feedback WHERE vote = $1 ORDER BY time DESC, seq DESC LIMIT $2`, [vote, limit]);
+    return rows.map(voteOf);
+  }
+
+  async all(): Promise<FeedbackVote[]> {
+    const { rows } = await this.pool.query<FeedbackRow>(`SELECT ${FEEDBACK_COLUMNS} FROM bot_feedback ORDER BY time, seq`);
+    return rows.map(voteOf);
+  }
+}
+
 interface Bucket {
   key: string;
   tokens: number;
@@ -120,6 +179,7 @@ function take(bucket: Bucket, capacity: number, now: number): number {
 export class PostgresStateStore implements StateStore {
   readonly backend = 'postgres' as const;
   readonly conversations: ConversationMemory;
+  readonly feedback: FeedbackStore;
   /** Lets go of each held lock's connection (once). */
   private readonly heldLocks = new Set<(error?: Error) => void>();
   private lastPrune = -Infinity;
@@ -130,9 +190,10 @@ export class PostgresStateStore implements StateStore {
     private readonly conversation: ConversationOptions,
   ) {
     this.conversations = new PostgresConversations(pool, conversation, now, (time) => this.prune(time));
+    this.feedback = new PostgresFeedback(pool);
   }
 
-  /** Opens the store on a pool whose database migrate() has brought to migration 3 or later. */
+  /** Opens the store on a pool whose database migrate() has brought to migration 5 or later. */
   static async open(options: PostgresStateOptions): Promise<PostgresStateStore> {
     const version = await schemaVersion(options.pool);
     if (version < STATE_SCHEMA_VERSION) {

@@ -14,7 +14,7 @@ const env = { INDEX_DIR: indexDir, EMBEDDING_MODEL_PATH: path.join(tempDir('news
 const noStackTrace = (text: string) => assert.doesNotMatch(text, /\n\s+at .+:\d+:\d+/, 'no stack trace');
 
 const TOOLS: { args: string[]; usage: string }[] = [
-  ...['articles', 'reindex', 'search', 'eval', 'bench', 'ask', 'chat'].map((name) => ({ args: ['run', name], usage: `npm run ${name}` })),
+  ...['articles', 'reindex', 'search', 'eval', 'bench', 'ask', 'chat', 'feedback'].map((name) => ({ args: ['run', name], usage: `npm run ${name}` })),
   { args: ['start'], usage: 'npm start' },
 ];
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { Answer } from '../../src/answer/types.ts';
-import type { StateStore } from '../../src/state/port.ts';
+import type { FeedbackVote, StateStore, Vote } from '../../src/state/port.ts';
 
 export interface ContractStores {
   store: StateStore;
@@ -24,6 +24,24 @@ export function answerOf(text: string, articleId = 'a.txt#1', rewrittenQuestion?
     notReported: [],
     mode: 'extractive',
     ...(rewrittenQuestion ? { rewrittenQuestion } : {}),
+    timings: { totalMs: 12, retrieveMs: 5, generateMs: 0.5 },
+  };
+}
+
+/** A vote by `user` on the answer in message `message`, pressed at `time` (hashes stand in). */
+export function voteBy(user: string, message: number, vote: Vote, time: number, question = `问题${message}`): FeedbackVote {
+  return {
+    time,
+    vote,
+    answerId: `chat0:${message}`,
+    userHash: user,
+    chatHash: 'chat0',
+    chatType: 'private',
+    question,
+    answer: `回答${message}[1]`,
+    citations: [{ articleId: 'a.txt#1', headline: '标题' }],
+    mode: 'extractive',
+    refused: false,
     timings: { totalMs: 12, retrieveMs: 5, generateMs: 0.5 },
   };
 }
@@ -180,6 +198,34 @@ export function stateStoreContract(name: string, make: (now: () => number) => Pr
     assert.equal(await store.tryLock('reindex'), undefined, 'the first release did not free the new holder');
     await again();
     await other();
+  });
+
+  withStores('votes: one per user per answer, a new press replaces it; counted and listed', async ({ store }) => {
+    const feedback = store.feedback;
+    assert.deepEqual(await feedback.counts(), { up: 0, down: 0 });
+    assert.deepEqual(await feedback.all(), []);
+    assert.equal(await feedback.vote(voteBy('u1', 10, 'up', START)), undefined, 'a first vote has none before it');
+    assert.equal(await feedback.vote(voteBy('u1', 10, 'up', START + 1_000)), 'up', 'the same press again keeps it');
+    assert.equal(await feedback.vote(voteBy('u1', 10, 'down', START + 2_000)), 'up', 'a new press changes it');
+    assert.equal(await feedback.vote(voteBy('u2', 10, 'up', START + 3_000)), undefined, 'another user votes on their own');
+    assert.equal(await feedback.vote(voteBy('u1', 11, 'down', START + 4_000, '另一个问题')), undefined, 'another answer');
+    assert.deepEqual(await feedback.counts(), { up: 1, down: 2 });
+    const all = await feedback.all();
+    assert.deepEqual(all, [voteBy('u1', 10, 'down', START + 2_000), voteBy('u2', 10, 'up', START + 3_000), voteBy('u1', 11, 'down', START + 4_000, '另一个问题')], 'oldest first, as stored');
+    assert.deepEqual((await feedback.recent('down', 5)).map((v) => v.question), ['另一个问题', '问题10'], 'newest first');
+    assert.deepEqual((await feedback.recent('down', 1)).map((v) => v.question), ['另一个问题']);
+    assert.deepEqual(await feedback.recent('up', 5), [voteBy('u2', 10, 'up', START + 3_000)]);
+    const { timings: _, ...untimed } = voteBy('u3', 12, 'up', START + 5_000);
+    await feedback.vote(untimed);
+    assert.deepEqual((await feedback.all()).at(-1), untimed, 'timings are optional');
+  });
+
+  withReplicas('a vote is seen, and replaced, on the other replica', async (a, b) => {
+    await a.feedback.vote(voteBy('u1', 20, 'up', START));
+    assert.deepEqual(await b.feedback.counts(), { up: 1, down: 0 });
+    assert.equal(await b.feedback.vote(voteBy('u1', 20, 'down', START + 1_000)), 'up');
+    assert.deepEqual(await a.feedback.counts(), { up: 0, down: 1 });
+    assert.deepEqual(await a.feedback.all(), [voteBy('u1', 20, 'down', START + 1_000)]);
   });
 
   withReplicas('a conversation continues on the other replica', async (a, b) => {

@@ -10,7 +10,8 @@ import { OperatorError } from '../../src/errors.ts';
 import { MIGRATIONS, migrate } from '../../src/index/postgres/schema.ts';
 import { lockKey, PostgresStateStore } from '../../src/state/postgres.ts';
 import { freshDatabaseUrl } from '../helpers/postgres.ts';
-import { stateStoreContract } from '../helpers/state-contract.ts';
+import { runNpm } from '../helpers/run.ts';
+import { stateStoreContract, voteBy } from '../helpers/state-contract.ts';
 
 const IDENTITY = { model: 'test', dimension: 4 };
 const pools: pg.Pool[] = [];
@@ -126,11 +127,32 @@ test('expired rows are deleted now and then, by the calls that come along', asyn
     await a.limiter('questions', 3).check(1, 1);
     await a.notices().allow(1, 'rate');
     await a.putUpload({ name: 'a.html', bytes: Buffer.from('a'), userId: 1 });
+    await a.feedback.vote(voteBy('u1', 5, 'down', now));
     now += 8 * 24 * 60 * 60_000;
     await a.limiter('questions', 3).check(2, 2);
     assert.deepEqual([await count('bot_conversations'), await count('bot_answers'), await count('bot_notices'), await count('bot_uploads')], [0, 0, 0, 0]);
     assert.equal(await count('bot_rate_buckets'), 2, "only the new check's buckets are left");
+    assert.equal(await count('bot_feedback'), 1, 'votes are kept: they feed the evaluation set');
   } finally {
     await close();
   }
+});
+
+test('npm run feedback -- --json exports the votes kept in DATABASE_URL', { timeout: 120_000 }, async () => {
+  const url = await freshDatabaseUrl();
+  const pool = poolOn(url);
+  // The bot's model, as the tool opens the database with it (known dimension without the model).
+  await migrate(pool, { model: 'Xenova/bge-small-zh-v1.5', dimension: 512 });
+  const store = await PostgresStateStore.open({ pool });
+  await store.feedback.vote(voteBy('u1', 1, 'up', 1_700_000_000_000));
+  await store.feedback.vote(voteBy('u2', 1, 'down', 1_700_000_001_000, '杭州建了多少个驿站？'));
+  const env = { DATABASE_URL: url, EMBEDDING_MODEL_PATH: process.env.EMBEDDING_MODEL_PATH };
+  const { code, stdout, stderr } = await runNpm(['run', 'feedback', '--', '--json'], { env });
+  assert.equal(code, 0, stderr);
+  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line));
+  assert.deepEqual(lines.map((l) => [l.time, l.vote, l.question, l.userHash]), [
+    ['2023-11-14T22:13:20.000Z', 'up', '问题1', 'u1'],
+    ['2023-11-14T22:13:21.000Z', 'down', '杭州建了多少个驿站？', 'u2'],
+  ]);
+  assert.deepEqual(lines[0].citations, [{ articleId: 'a.txt#1', headline: '标题' }]);
 });

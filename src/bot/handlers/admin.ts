@@ -124,7 +124,8 @@ async function reindex(state: BotState, chatId: number): Promise<void> {
 export function reindexReport(summary: ReindexSummary): string {
   const { counts, changed } = summary;
   const details = [
-    summary.reusedVectors !== undefined ? `复用 ${summary.reusedVectors} 个向量` : `新增 ${changed.added} 个、更新 ${changed.replaced} 个、删除 ${changed.removed} 个版面`,
+    `新增 ${changed.added} 个、更新 ${changed.replaced} 个、删除 ${changed.removed} 个版面`,
+    summary.reusedVectors !== undefined ? `复用 ${summary.reusedVectors} 个向量` : '',
     summary.skippedPages ? `跳过 ${summary.skippedPages} 个无法读取的文件` : '',
     summary.garbledPages ? `${summary.garbledPages} 个版面中的少量乱码已替换为 �` : '',
   ].filter(Boolean);
@@ -149,8 +150,28 @@ async function ingestUpload(state: BotState, name: string): Promise<string> {
   }
 }
 
+/** The 👎 listed in /stats: enough to spot a pattern, short enough to read at a glance. */
+const RECENT_DOWNVOTES = 5;
+const QUESTION_CHARS = 40;
+
+/** Votes on answers for /stats: the counts, then the latest 👎 with their questions. A store
+ * that fails here costs these lines, not the rest of /stats. */
+export async function feedbackLines(state: Pick<BotState, 'stateStore' | 'logger'>): Promise<string[]> {
+  try {
+    const feedback = state.stateStore.feedback;
+    const [counts, downs] = await Promise.all([feedback.counts(), feedback.recent('down', RECENT_DOWNVOTES)]);
+    const trim = (text: string) => (text.length > QUESTION_CHARS ? `${text.slice(0, QUESTION_CHARS)}…` : text);
+    const lines = [`回答评价：👍 ${counts.up} · 👎 ${counts.down}`];
+    if (downs.length) lines.push(`最近的 👎：`, ...downs.map((v) => `• ${escapeHtml(trim(v.question.replace(/\s+/g, ' ')) || '（问题未记录）')}`));
+    return lines;
+  } catch (error) {
+    state.logger.warn(`Could not read the votes on answers: ${(error as Error).message}`);
+    return ['回答评价：暂时无法读取'];
+  }
+}
+
 async function statsHtml(state: BotState): Promise<string> {
-  const [status, answered] = await Promise.all([state.index.status(), state.stateStore.counter(QUESTIONS_ANSWERED)]);
+  const [status, answered, feedback] = await Promise.all([state.index.status(), state.stateStore.counter(QUESTIONS_ANSWERED), feedbackLines(state)]);
   const uptime = Math.round((Date.now() - state.stats.startedAt) / 1000);
   const store = status.backend === 'postgres' ? 'PostgreSQL' : '本地';
   return [
@@ -164,6 +185,7 @@ async function statsHtml(state: BotState): Promise<string> {
     state.outbox.failures.gaveUp || state.outbox.failures.blocked
       ? `未送达消息：${state.outbox.failures.gaveUp}（另有 ${state.outbox.failures.blocked} 条因用户屏蔽）`
       : '',
+    ...feedback,
     state.index.isReindexing ? '正在重建索引。' : '',
   ]
     .filter(Boolean)

@@ -5,6 +5,7 @@ import type { Turn } from '../../answer/types.ts';
 import { receivedAt, type Ack } from '../ack.ts';
 import { ConversationStore } from '../conversations.ts';
 import type { BotState } from '../context.ts';
+import { VOTE_BUTTONS } from './feedback.ts';
 import { renderAnswer, renderSources, stripBidi } from '../render.ts';
 import { keepTyping, sendHtmlParts, sendText } from '../send.ts';
 
@@ -139,7 +140,8 @@ async function answerTask(ctx: Context, state: BotState, { question, message, th
       return [];
     });
     void state.stateStore.increment(QUESTIONS_ANSWERED).catch((error: Error) => state.logger.warn(`Could not count an answer: ${error.message}`));
-    const keyboard = answer.citations.length ? [[SOURCES_BUTTON]] : undefined;
+    // 👍 👎 on every answer, a refusal too: a wrong refusal is what the evaluation set most lacks.
+    const keyboard = [[...(answer.citations.length ? [SOURCES_BUTTON] : []), ...VOTE_BUTTONS]];
     const delivered = sendHtmlParts(state.outbox, chatId, renderAnswer(answer, lead), { replyTo: message.message_id, threadId, keyboard }, 'answer', state.logger);
     ack.finishAfter(delivered);
     const remembered = delivered.then((ids) => state.conversations.remember(chatId, ids, answer, turns));

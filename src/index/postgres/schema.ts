@@ -136,6 +136,31 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX chunk_terms_terms ON chunk_terms USING gin (terms);
       DROP INDEX chunks_tokens;`,
   },
+  {
+    version: 5,
+    name: 'votes on answers',
+    // src/state/postgres.ts: the 👍 👎 under each answer, one per user per answer (a later press
+    // replaces it), shared by replicas and exported by npm run feedback. Users and chats are
+    // hashes; the answer is its chat hash and message id. Listed by time for /stats and the export.
+    sql: () => `
+      CREATE TABLE bot_feedback (
+        answer_id text NOT NULL,
+        user_hash text NOT NULL,
+        chat_hash text NOT NULL,
+        chat_type text NOT NULL,
+        vote text NOT NULL CHECK (vote IN ('up', 'down')),
+        time timestamptz NOT NULL,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        question text NOT NULL,
+        answer text NOT NULL,
+        citations jsonb NOT NULL,
+        mode text NOT NULL,
+        refused boolean NOT NULL,
+        timings jsonb,
+        PRIMARY KEY (answer_id, user_hash)
+      );
+      CREATE INDEX bot_feedback_time ON bot_feedback (time, seq);`,
+  },
 ];
 
 /** What the stored vectors are: recorded by the first migration, checked at every start. */
