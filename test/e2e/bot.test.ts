@@ -175,8 +175,13 @@ test('an admin uploads a page; a same-named page asks before overwriting; non-ad
     return client.sendMessage(message as never);
   };
   await upload(admin, 'F-new', '../新版面 01.txt');
-  assert.match((await telegram.botMessages(ADMIN))[0].message.text, /已保存版面 新版面_01\.txt/);
+  // Indexed at once (a build derived from the live one), no /reindex needed: it answers from it.
+  assert.match((await telegram.botMessages(ADMIN))[0].message.text, /已保存版面 新版面_01\.txt（UTF-8）。已收录，现在可以就它提问（共 \d+ 个版面/);
   assert.equal(readFileSync(path.join(corpusDir, '新版面_01.txt'), 'utf8'), page);
+  await admin.sendMessage(admin.makeMessage('某县总工会为环卫工人送去多少份热饮？'));
+  const [answer] = await telegram.botMessages(ADMIN);
+  assert.match(answer.message.text, /600 ?份/);
+  assert.match(answer.message.text, /新版面_01\.txt/);
 
   await upload(admin, 'F-new', 'evil.exe');
   assert.match((await telegram.botMessages(ADMIN))[0].message.text, /只接受 \.txt 或 \.md/);
