@@ -5,9 +5,10 @@ import { Acknowledger, stampReceipt } from './ack.ts';
 import { telegramAgent } from '../net/proxy.ts';
 import type { BotServices, BotState } from './context.ts';
 import { adminComposer } from './handlers/admin.ts';
-import { askComposer } from './handlers/ask.ts';
+import { askComposer, threadOfUpdate } from './handlers/ask.ts';
 import { feedbackComposer } from './handlers/feedback.ts';
 import { helpComposer } from './handlers/help.ts';
+import { inlineComposer } from './handlers/inline.ts';
 import { fallbackComposer } from './handlers/fallback.ts';
 import { gate } from './handlers/gate.ts';
 import { Outbox } from './outbox.ts';
@@ -50,10 +51,10 @@ export function createBot(services: BotServices): BotApp {
     stats: { startedAt: Date.now() },
     closing: false,
   };
-  bot.use(gate(state), helpComposer(state), adminComposer(state), askComposer(state), feedbackComposer(state), fallbackComposer(state));
+  bot.use(gate(state), helpComposer(state), adminComposer(state), askComposer(state), feedbackComposer(state), inlineComposer(state), fallbackComposer(state));
   bot.catch((error, ctx) => {
     logger.error(`Update ${ctx.update.update_id} failed: ${(error as Error)?.message ?? String(error)}`);
-    if (ctx.chat) void sendText(state.outbox, ctx.chat.id, '抱歉，出了点问题，请稍后再试。', {}, 'error notice');
+    if (ctx.chat) void sendText(state.outbox, ctx.chat.id, '抱歉，出了点问题，请稍后再试。', { threadId: threadOfUpdate(ctx) }, 'error notice');
   });
   return { bot, state };
 }

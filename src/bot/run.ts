@@ -173,7 +173,7 @@ export const REBUILT_AT_START = '上次重建索引没有完成（机器人中�
 async function reportInterruptedReindex({ state }: BotApp): Promise<void> {
   const report = await state.index.recoverInterrupted().catch(() => undefined); // logged there
   if (!report?.interrupted) return;
-  const { chatId, messageId } = (report.requestedBy ?? {}) as { chatId?: number; messageId?: number };
+  const { chatId, messageId, threadId } = (report.requestedBy ?? {}) as { chatId?: number; messageId?: number; threadId?: number };
   // Start-up rebuilds an index older than the pages (main.ts): then there is nothing to redo.
   const rebuilt = Date.parse((await state.index.status()).updatedAt) >= Date.now() - process.uptime() * 1000;
   const text = rebuilt ? REBUILT_AT_START : INTERRUPTED_REINDEX;
@@ -181,7 +181,7 @@ async function reportInterruptedReindex({ state }: BotApp): Promise<void> {
     if (typeof messageId === 'number') {
       void state.outbox.send(chatId, 'reindex status', (t) => t.editMessageText(chatId, messageId, undefined, `重建索引已中断。${text}`));
     }
-    void sendText(state.outbox, chatId, text, { replyTo: messageId }, 'interrupted-reindex notice');
+    void sendText(state.outbox, chatId, text, { replyTo: messageId, threadId }, 'interrupted-reindex notice');
     return;
   }
   for (const admin of state.config.telegram.adminUserIds) void sendText(state.outbox, admin, text, {}, 'interrupted-reindex notice');

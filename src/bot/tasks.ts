@@ -1,8 +1,8 @@
 // Work that runs off the update loop. Answers take from milliseconds to many seconds, and
 // Telegraf handles updates batch by batch, so nothing heavy is awaited in a handler. Questions
 // wait in one bounded queue: at most `concurrency` run at once, users take turns (the one served
-// longest ago goes next, so one user's flood does not delay everyone else), and a chat's
-// questions are answered in order.
+// longest ago goes next, so one user's flood does not delay everyone else), and a conversation's
+// questions (a chat's, or a forum topic's: its lane) are answered in order.
 
 export interface QueueOptions {
   concurrency: number;
@@ -12,8 +12,12 @@ export interface QueueOptions {
   maxPerUser: number;
 }
 
+/** Questions in one lane are answered one at a time, in order: a chat id, or a conversation key
+ * so that a slow answer in one forum topic does not hold back the others. */
+export type Lane = number | string;
+
 interface Item {
-  chatId: number;
+  lane: Lane;
   task: () => Promise<void>;
 }
 
@@ -27,7 +31,7 @@ export class TaskQueue {
   private served = 0;
   private queued = 0;
   private active = 0;
-  private readonly busyChats = new Set<number>();
+  private readonly busyLanes = new Set<Lane>();
   /** Everything not yet settled: running questions, and tracked work such as sends and reindexes. */
   private readonly running = new Set<Promise<unknown>>();
   private shortenedTo = Infinity;
@@ -36,11 +40,11 @@ export class TaskQueue {
   constructor(private readonly options: QueueOptions = { concurrency: 8, maxQueued: 200, maxPerUser: 5 }) {}
 
   /** Queues a question; never rejects (tasks catch their own errors). */
-  submit(userId: number, chatId: number, task: () => Promise<void>): Submitted {
+  submit(userId: number, lane: Lane, task: () => Promise<void>): Submitted {
     const admission = this.admission(userId);
     if (admission !== 'queued') return admission;
     const mine = this.waiting.get(userId) ?? [];
-    mine.push({ chatId, task });
+    mine.push({ lane, task });
     this.waiting.set(userId, mine);
     this.queued++;
     this.dispatch();
@@ -84,23 +88,23 @@ export class TaskQueue {
       const next = this.takeNext();
       if (!next) return;
       this.active++;
-      this.busyChats.add(next.chatId);
+      this.busyLanes.add(next.lane);
       const run = next.task().catch(() => {});
       this.track(run);
       void run.finally(() => {
         this.active--;
-        this.busyChats.delete(next.chatId);
+        this.busyLanes.delete(next.lane);
         this.dispatch();
       });
     }
   }
 
-  /** Of the users whose next question's chat is free, the one served longest ago (or never):
+  /** Of the users whose next question's lane is free, the one served longest ago (or never):
    * round robin that also remembers users whose queue emptied and refilled. */
   private takeNext(): Item | undefined {
     let chosen: number | undefined;
     for (const [userId, items] of this.waiting) {
-      if (this.busyChats.has(items[0].chatId)) continue;
+      if (this.busyLanes.has(items[0].lane)) continue;
       if (chosen === undefined || (this.lastServed.get(userId) ?? -1) < (this.lastServed.get(chosen) ?? -1)) chosen = userId;
     }
     if (chosen === undefined) return undefined;

@@ -21,6 +21,8 @@ export interface SentMessage {
     chat_id: number | string;
     text: string;
     parse_mode?: string;
+    /** The forum topic it was sent to: the emulator keeps the bot's request body as sent. */
+    message_thread_id?: number;
     reply_parameters?: { message_id: number };
     reply_markup?: { inline_keyboard: { text: string; callback_data: string }[][] };
   };
@@ -48,6 +50,16 @@ export interface Reaction {
 export interface CommandMenu {
   scope: { type: string; chat_id?: number | string };
   commands: { command: string; description: string }[];
+  at: number;
+}
+
+/** What the bot answered an inline query with. */
+export interface InlineAnswer {
+  inlineQueryId: string;
+  results: { type: string; id: string; title: string; description?: string; input_message_content: { message_text: string; parse_mode?: string } }[];
+  cacheTime?: number;
+  isPersonal?: boolean;
+  button?: { text: string; start_parameter?: string };
   at: number;
 }
 
@@ -81,6 +93,10 @@ export interface TelegramHarness {
   fault(chatId: number, fault: Fault | undefined): void;
   /** Queues a raw update (e.g. `edited_message`) for the bot's next getUpdates. */
   injectUpdate(update: Record<string, unknown>): number;
+  /** Queues an `inline_query` from a user (`@bot query` typed in any chat); returns its id. */
+  inlineQuery(userId: number, query: string): string;
+  /** Every answerInlineQuery, in order. */
+  inlineAnswers(): InlineAnswer[];
   stop(): Promise<void>;
 }
 
@@ -103,6 +119,7 @@ export async function startTelegram(): Promise<TelegramHarness> {
     res.status(200).end(body);
   });
   const newer = newerMethods(app);
+  const inline = inlineMethods(app);
   const added = app._router.stack.length - routesBefore;
   const calls: ApiCall[] = [];
   const faults = new Map<string, Fault & { windowEnds?: number; windows?: number }>();
@@ -168,6 +185,13 @@ export async function startTelegram(): Promise<TelegramHarness> {
       injected.push({ update_id: id, ...update });
       return id;
     },
+    inlineQuery(userId, query) {
+      const id = `iq${++inline.queries}`;
+      const internal = server as unknown as { updateId: number };
+      injected.push({ update_id: internal.updateId++, inline_query: { id, from: { id: userId, is_bot: false, first_name: `用户${userId}` }, query, offset: '', chat_type: 'sender' } });
+      return id;
+    },
+    inlineAnswers: () => [...inline.answers],
     stop: async () => {
       await server.stop();
     },
@@ -227,4 +251,18 @@ function newerMethods(app: { post: Function }) {
   app.post('/bot:token/setMyCommands', setCommands);
   app.post('/bot:token/sendChatAction', ((_req, res) => res.json({ ok: true, result: true })) as Route);
   return { reactions, menus, refusing };
+}
+
+/** Inline mode (Bot API 2.0), which the emulator lacks: answerInlineQuery is recorded. */
+function inlineMethods(app: { post: Function }) {
+  const state = { answers: [] as InlineAnswer[], queries: 0 };
+  app.post('/bot:token/answerInlineQuery', ((req, res) => {
+    const { inline_query_id, results, cache_time, is_personal, button } = req.body as Record<string, unknown>;
+    const list = typeof results === 'string' ? JSON.parse(results) : results;
+    if (typeof inline_query_id !== 'string' || !Array.isArray(list)) return res.status(400).json({ ok: false, error_code: 400, description: 'Bad Request: inline_query_id and results are required' });
+    if (list.length > 50) return res.status(400).json({ ok: false, error_code: 400, description: 'Bad Request: RESULTS_TOO_MUCH' });
+    state.answers.push({ inlineQueryId: inline_query_id, results: list, cacheTime: cache_time as number, isPersonal: is_personal as boolean, button: button as InlineAnswer['button'], at: Date.now() });
+    res.json({ ok: true, result: true });
+  }) as Route);
+  return state;
 }

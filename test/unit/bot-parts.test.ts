@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Answer } from '../../src/answer/types.ts';
 import { ConversationStore } from '../../src/bot/conversations.ts';
-import { mentionsBot, stripMention } from '../../src/bot/handlers/ask.ts';
+import { mentionsBot, repliesToBot, stripMention, threadOf } from '../../src/bot/handlers/ask.ts';
 import { safePageName } from '../../src/bot/handlers/admin.ts';
 import type { Telegram } from 'telegraf';
 import { NoticeLimiter, RateLimiter } from '../../src/bot/limits.ts';
@@ -135,6 +135,35 @@ test('questions: users take turns, a chat\'s questions stay in order, the queue 
   release();
   assert.equal(await queue.drain(2000), true);
   assert.deepEqual(order, ['a1', 'b1', 'c1', 'a2', 'a3', 'a4'], 'the flooding user does not go before the others');
+});
+
+test('questions: two forum topics of one chat are answered side by side, each topic in order', async () => {
+  const queue = new TaskQueue({ concurrency: 2, maxQueued: 5, maxPerUser: 3 });
+  const [topicA, topicB] = [ConversationStore.key(-100, 11), ConversationStore.key(-100, 22)];
+  const events: string[] = [];
+  let releaseA: () => void = () => {};
+  const slowA = new Promise<void>((r) => (releaseA = r));
+  queue.submit(1, topicA, async () => {
+    await slowA;
+    events.push('a1');
+  });
+  queue.submit(1, topicA, async () => void events.push('a2'));
+  queue.submit(2, topicB, async () => void events.push('b1'));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(events, ['b1'], 'B does not wait for A; A\'s second question waits for its first');
+  releaseA();
+  assert.equal(await queue.drain(2000), true);
+  assert.deepEqual(events, ['b1', 'a1', 'a2']);
+});
+
+test('a forum topic is a thread; an ordinary group\'s reply thread and the General topic are not', () => {
+  assert.equal(threadOf({ is_topic_message: true, message_thread_id: 11 }), 11);
+  assert.equal(threadOf({ message_thread_id: 40 }), undefined, 'a reply in an ordinary group');
+  assert.equal(threadOf({}), undefined, 'the General topic');
+  const bot = { id: 666, is_bot: true };
+  assert.equal(repliesToBot({ reply_to_message: { from: bot } }, 666), true);
+  assert.equal(repliesToBot({ reply_to_message: { from: bot, forum_topic_created: { name: '话题' } } }, 666), false, 'only in a topic the bot created');
+  assert.equal(repliesToBot({}, 666), false);
 });
 
 test('one notice per user and kind per window', () => {

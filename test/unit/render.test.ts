@@ -1,23 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { escapeHtml, renderAnswer, renderSources, splitMessage } from '../../src/bot/render.ts';
-import type { Answer, Citation } from '../../src/answer/types.ts';
+import { answer, citation } from '../helpers/answers.ts';
 import { telegramText, validateTelegramHtml } from '../helpers/telegram-html.ts';
-
-const answer = (extra: Partial<Answer> = {}): Answer => ({
-  text: '上海市总工会在2023年已建成1400间职工工间休息室[1]。',
-  citations: [citation(1)],
-  refused: false,
-  coverage: 'full',
-  notReported: [],
-  mode: 'llm',
-  timings: { totalMs: 1, retrieveMs: 1, generateMs: 0 },
-  ...extra,
-});
-
-function citation(n: number, extra: Partial<Citation> = {}): Citation {
-  return { n, articleId: `p:${n}`, headline: `第${n}篇报道的标题`, file: `00${n}_page.txt`, quote: `第${n}段原文摘录。`, ...extra };
-}
 
 const HOSTILE = ['<script>alert(1)</script>', '</b><b>', 'a & b', '&amp;', '<unbalanced', '👨‍👩‍👧 😀', 'x > y', '&#x41; &nbsp;'];
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -10,7 +10,7 @@ import { ReindexBusyError, type BuildProgress } from '../../index/store.ts';
 import type { BotState } from '../context.ts';
 import { escapeHtml } from '../render.ts';
 import { sendText, type MessageOptions } from '../send.ts';
-import { QUESTIONS_ANSWERED } from './ask.ts';
+import { QUESTIONS_ANSWERED, threadOfUpdate } from './ask.ts';
 
 const NOT_ADMIN = '抱歉，这个命令只有管理员可以使用。';
 const PHASES: Record<BuildProgress['phase'], string> = {
@@ -53,7 +53,9 @@ export function safePageName(original: string): string | undefined {
 export function adminComposer(state: BotState): Composer<Context> {
   const composer = new Composer<Context>();
   const isAdmin = (ctx: Context) => ctx.from !== undefined && state.config.telegram.adminUserIds.includes(ctx.from.id);
-  const say = (ctx: Context, text: string, label = 'admin reply', extra: MessageOptions = {}) => sendText(state.outbox, ctx.chat!.id, text, extra, label);
+  // In a forum, replies go to the topic the admin wrote in.
+  const say = (ctx: Context, text: string, label = 'admin reply', extra: MessageOptions = {}) =>
+    sendText(state.outbox, ctx.chat!.id, text, { threadId: threadOfUpdate(ctx), ...extra }, label);
 
   // Claimed at once: Telegraf handles a batch of updates concurrently, so two /reindex commands
   // can arrive together.
@@ -64,7 +66,7 @@ export function adminComposer(state: BotState): Composer<Context> {
     reindexClaimed = true;
     // Off the update loop: questions, here too, keep being answered from the old index meanwhile.
     // Not waited for at shutdown: a build cut short is cleared and told to the admin at start.
-    void reindex(state, ctx.chat.id).finally(() => (reindexClaimed = false));
+    void reindex(state, ctx.chat.id, threadOfUpdate(ctx)).finally(() => (reindexClaimed = false));
   });
 
   composer.command('stats', async (ctx) => {
@@ -95,19 +97,20 @@ export function adminComposer(state: BotState): Composer<Context> {
 }
 
 /** Rebuilds the index, reporting progress by editing one message (at most every 1.5 s). */
-async function reindex(state: BotState, chatId: number): Promise<void> {
-  const status = await sendText(state.outbox, chatId, '开始重建索引……', {}, 'reindex status');
+async function reindex(state: BotState, chatId: number, threadId?: number): Promise<void> {
+  const status = await sendText(state.outbox, chatId, '开始重建索引……', { threadId }, 'reindex status');
   let lastEdit = 0;
   let lastText = status?.text;
   const edit = (text: string, force = false) => {
-    if (!status) return force ? sendText(state.outbox, chatId, text, {}, 'reindex status') : Promise.resolve();
+    if (!status) return force ? sendText(state.outbox, chatId, text, { threadId }, 'reindex status') : Promise.resolve();
     if (text === lastText || (!force && Date.now() - lastEdit < 1500)) return Promise.resolve();
     lastEdit = Date.now();
     lastText = text;
     return state.outbox.send(chatId, 'reindex status', (telegram) => telegram.editMessageText(chatId, status.message_id, undefined, text));
   };
   try {
-    const requestedBy = status ? { chatId, messageId: status.message_id } : { chatId };
+    // The topic too: a bot restarted after a crash tells the admin there (run.ts).
+    const requestedBy = { chatId, ...(status ? { messageId: status.message_id } : {}), ...(threadId ? { threadId } : {}) };
     const summary = await state.index.reindex((p) => {
       const share = p.total > 0 && p.phase === 'embedding' ? ` ${p.done}/${p.total}` : '';
       void edit(`正在重建索引：${PHASES[p.phase]}${share}……`);
@@ -196,7 +199,7 @@ type Document = { file_id: string; file_name?: string; file_size?: number };
 
 /** Checks, downloads and saves an admin's page, or asks before overwriting one of the same name. */
 async function receivePage(state: BotState, ctx: Context, document: Document): Promise<void> {
-  const say = (text: string, extra: MessageOptions = {}) => sendText(state.outbox, ctx.chat!.id, text, extra, 'upload reply');
+  const say = (text: string, extra: MessageOptions = {}) => sendText(state.outbox, ctx.chat!.id, text, { threadId: threadOfUpdate(ctx), ...extra }, 'upload reply');
   const name = safePageName(document.file_name ?? '');
   if (!name) return void say('只接受 .txt 或 .md 格式的版面文件，文件名请使用字母、数字或汉字。');
   const limit = state.config.maxPageBytes;
@@ -247,7 +250,7 @@ async function savePage(state: BotState, name: string, bytes: Buffer, ctx: Conte
     await rm(temporary, { force: true }).catch(() => {});
     const explained = explainFolderError(error, { CORPUS_DIR: { dir: corpusDir, need: 'write' } });
     state.logger.error(`Could not save the uploaded page ${name}: ${(explained as Error).message}`);
-    void sendText(state.outbox, ctx.chat!.id, `无法保存版面 ${name}：${adminReason(explained)}`, {}, 'upload reply');
+    void sendText(state.outbox, ctx.chat!.id, `无法保存版面 ${name}：${adminReason(explained)}`, { threadId: threadOfUpdate(ctx) }, 'upload reply');
     return false;
   }
   state.logger.info(`Saved uploaded page ${name} (${bytes.length} bytes)`);

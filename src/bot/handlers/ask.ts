@@ -50,7 +50,7 @@ export function askComposer(state: BotState): Composer<Context> {
     const question = addressedQuestion(ctx, state, message);
     if (question === undefined) return; // a group message not for us
     const repliedTo = message.reply_to_message;
-    const history = repliedTo?.from?.id === ctx.botInfo.id ? await state.conversations.historyAt(ctx.chat.id, repliedTo.message_id) : undefined;
+    const history = repliesToBot(message, ctx.botInfo.id) ? await state.conversations.historyAt(ctx.chat.id, repliedTo!.message_id) : undefined;
     return ask(ctx, state, question, message, history);
   });
 
@@ -81,14 +81,29 @@ export function askComposer(state: BotState): Composer<Context> {
  * mention or a reply to the bot (undefined otherwise). */
 function addressedQuestion(ctx: Context, state: BotState, message: Message.TextMessage): string | undefined {
   const { username, id: botId } = ctx.botInfo;
-  const replyToBot = message.reply_to_message?.from?.id === botId;
+  const replyToBot = repliesToBot(message, botId);
   if (isGroup(ctx) && !replyToBot && !mentionsBot(message.text, message.entities, username, botId)) return undefined;
   return stripMention(message.text, username);
 }
 
+/** The forum topic a message is in, for replies to go back to it. Only a topic message counts:
+ * in an ordinary group a reply also carries message_thread_id (its reply thread), but that group
+ * is one conversation and the reply lands in the thread anyway; the General topic has none. */
 export function threadOf(message: unknown): number | undefined {
   const m = message as { is_topic_message?: boolean; message_thread_id?: number } | undefined;
   return m?.is_topic_message ? m.message_thread_id : undefined;
+}
+
+/** The topic of whatever an update came from: a message, an edit, or a button's message. */
+export function threadOfUpdate(ctx: Context): number | undefined {
+  return threadOf(ctx.message ?? ctx.editedMessage ?? ctx.callbackQuery?.message);
+}
+
+/** Whether a message replies to the bot. In a forum topic, a message that replies to nothing
+ * still carries the topic's creation message as reply_to_message: not a reply to its creator. */
+export function repliesToBot(message: { reply_to_message?: unknown } | undefined, botId: number): boolean {
+  const replied = message?.reply_to_message as { from?: { id: number }; forum_topic_created?: unknown } | undefined;
+  return replied?.from?.id === botId && !replied.forum_topic_created;
 }
 
 /** Checks, cheapest and most abusable first (the rate limit, so a flood costs nothing more),
@@ -113,7 +128,8 @@ async function ask(ctx: Context, state: BotState, question: string, message: Mes
   if (admission === 'user-full') return notice('flood', '你的问题还在排队，请等前面的回答发出后再问。');
   if (admission === 'full') return notice('flood', '现在提问的人很多，请稍后再问。');
   const ack = state.acknowledger.start(chatId, message.message_id, receivedAt(ctx), threadId);
-  state.tasks.submit(userId, chatId, () => answerTask(ctx, state, { question, message, threadId, replyHistory, lead, ack }));
+  // One lane per conversation: a forum topic's questions wait only for that topic's.
+  state.tasks.submit(userId, ConversationStore.key(chatId, threadId), () => answerTask(ctx, state, { question, message, threadId, replyHistory, lead, ack }));
 }
 
 interface Question {

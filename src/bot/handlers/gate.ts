@@ -4,7 +4,7 @@
 import type { Context, MiddlewareFn } from 'telegraf';
 import type { BotState } from '../context.ts';
 import { sendText } from '../send.ts';
-import { mentionsBot } from './ask.ts';
+import { mentionsBot, repliesToBot, threadOfUpdate } from './ask.ts';
 
 export const TOO_FAST = '操作太频繁了，请稍后再试。';
 
@@ -12,12 +12,12 @@ export const TOO_FAST = '操作太频繁了，请稍后再试。';
  * (a command for another bot, /x@OtherBot, is not). */
 function addressed(ctx: Context): boolean {
   if (ctx.callbackQuery || ctx.chat?.type === 'private') return true;
-  const message = (ctx.message ?? ctx.editedMessage) as { text?: string; entities?: never[]; reply_to_message?: { from?: { id: number } } } | undefined;
+  const message = (ctx.message ?? ctx.editedMessage) as { text?: string; entities?: never[]; reply_to_message?: unknown } | undefined;
   if (!message?.text) return false;
   const { username, id } = ctx.botInfo;
   const target = /^\/\w+(?:@(\w+))?/.exec(message.text);
   if (target) return !target[1] || target[1].toLowerCase() === username.toLowerCase();
-  return message.reply_to_message?.from?.id === id || mentionsBot(message.text, message.entities, username, id);
+  return repliesToBot(message, id) || mentionsBot(message.text, message.entities, username, id);
 }
 
 export function gate(state: BotState): MiddlewareFn<Context> {
@@ -30,7 +30,7 @@ export function gate(state: BotState): MiddlewareFn<Context> {
     if (ctx.callbackQuery) {
       void state.outbox.send(ctx.chat?.id ?? userId, 'button answer', () => ctx.answerCbQuery(TOO_FAST), { kind: 'light' });
     } else if (ctx.chat && (await state.notices.allow(userId, 'flood'))) {
-      void sendText(state.outbox, ctx.chat.id, TOO_FAST, {}, 'flood notice');
+      void sendText(state.outbox, ctx.chat.id, TOO_FAST, { threadId: threadOfUpdate(ctx) }, 'flood notice');
     }
   };
 }
