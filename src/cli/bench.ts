@@ -3,6 +3,7 @@
 //  2. warm retrieval latency over 200+ questions against one bare query embedding;
 //  3. the embedding model in its worker thread against the main thread: query latency, throughput,
 //     and how long the main thread's event loop stalls while a build's batches are embedded;
+//  3b. the bot's acknowledgement latency (👀 and typing) against the Bot API emulator;
 //  4. the same retrieval over synthetic corpora of 10k and 100k chunks (the real chunks
 //     replicated with variations), and HNSW recall against an exact search at several ef.
 // With --backend local|postgres, only the storage benchmark of that backend (src/cli/bench-store.ts).
@@ -27,6 +28,7 @@ import { buildIndex, buildVectorStore, labelOf, loadIndex, type IndexSnapshot } 
 import { IndexService } from '../index/service.ts';
 import { Retriever } from '../retrieve/search.ts';
 import { parseCommand, UsageError, type CommandSpec, type OptionSpec, type ParsedArgs } from './args.ts';
+import { benchAcknowledgement } from './bench-ack.ts';
 import { benchStore } from './bench-store.ts';
 import { cliServices } from './shared.ts';
 
@@ -135,6 +137,18 @@ else await runMain(async () => {
     say('| model runs on | query embedding p50 | p95 | embedDocuments chunks/s | main event loop while embedding the chunks: worst delay | p99 delay |');
     say('|---|---|---|---|---|---|');
     for (const r of threadRuns) say(`| ${r.thread} thread (id ${r.threadId}) | ${ms(r.queryP50)} | ${ms(r.queryP95)} | ${r.chunksPerSecond.toFixed(1)} | ${ms(r.worstDelayMs)} | ${ms(r.p99DelayMs)} |`);
+
+    // 3b. The bot's acknowledgement (👀 and typing) against the Bot API emulator.
+    const ack = await benchAcknowledgement(config, questions);
+    say('');
+    say('## Acknowledgement (the real bot polling the Bot API emulator, 20 questions in two bursts of ten, extractive)');
+    if (!ack) say('Skipped: the emulator (telegram-test-api) is a devDependency; run `npm install` with them.');
+    else {
+      say('| from the update received | p50 | p95 |');
+      say('|---|---|---|');
+      say(`| to the first Bot API call sent (👀 or typing) | ${ms(ack.issued[0])} | ${ms(ack.issued[1])} |`);
+      say(`| to the emulator confirming it | ${ms(ack.confirmed[0])} | ${ms(ack.confirmed[1])} |`);
+    }
 
     // 4. Synthetic corpora: the real chunks and their vectors, replicated with variations.
     const base = service.current();
