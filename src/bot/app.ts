@@ -20,6 +20,8 @@ export interface BotApp {
   state: BotState;
 }
 
+const FAILED = '抱歉，出了点问题，请稍后再试。';
+
 export function createBot(services: BotServices): BotApp {
   const { config, logger } = services;
   // Through HTTPS_PROXY / HTTP_PROXY / ALL_PROXY unless NO_PROXY or loopback (src/net/proxy.ts).
@@ -54,7 +56,9 @@ export function createBot(services: BotServices): BotApp {
   bot.use(gate(state), helpComposer(state), adminComposer(state), askComposer(state), feedbackComposer(state), inlineComposer(state), fallbackComposer(state));
   bot.catch((error, ctx) => {
     logger.error(`Update ${ctx.update.update_id} failed: ${(error as Error)?.message ?? String(error)}`);
-    if (ctx.chat) void sendText(state.outbox, ctx.chat.id, '抱歉，出了点问题，请稍后再试。', { threadId: threadOfUpdate(ctx) }, 'error notice');
+    // A button keeps spinning until its query is answered: there the toast says it, not the chat.
+    if (ctx.callbackQuery) void state.outbox.send(ctx.chat?.id ?? ctx.from!.id, 'button answer', () => ctx.answerCbQuery(FAILED), { kind: 'light' });
+    else if (ctx.chat) void sendText(state.outbox, ctx.chat.id, FAILED, { threadId: threadOfUpdate(ctx) }, 'error notice');
   });
   return { bot, state };
 }

@@ -54,6 +54,25 @@ async function press(userId: number, chat: { id: number; type: 'private' | 'supe
 
 let privateAnswer: SentMessage;
 
+test('a button whose handler fails is answered with a toast, not left spinning', { timeout: 30_000 }, async () => {
+  const alice = telegram.client({ userId: ALICE });
+  await alice.sendMessage(alice.makeMessage(QUESTION));
+  const [answer] = await telegram.botMessages(ALICE);
+  const conversations = running.state.conversations;
+  const answerAt = conversations.answerAt;
+  conversations.answerAt = async () => {
+    throw new Error('the state store is down');
+  };
+  try {
+    const shown = messagesIn(ALICE).length;
+    assert.equal(await press(ALICE, { id: ALICE, type: 'private' }, answer.messageId, 'sources'), '抱歉，出了点问题，请稍后再试。');
+    await sleep(300);
+    assert.equal(messagesIn(ALICE).length, shown, 'no chat message for a failed button');
+  } finally {
+    conversations.answerAt = answerAt;
+  }
+});
+
 test('an answer carries 查看原文, 👍 and 👎; a refusal carries 👍 and 👎', { timeout: 60_000 }, async () => {
   const alice = telegram.client({ userId: ALICE });
   await alice.sendMessage(alice.makeMessage(QUESTION));
