@@ -7,7 +7,7 @@ import { ConfigError } from './config.ts';
 
 /** What went wrong, for callers that answer differently per cause (the bot tells an admin in
  * Chinese); the message stays the operator's English remedy. */
-export type OperatorErrorCode = 'FOLDER_NOT_WRITABLE' | 'FOLDER_NOT_READABLE' | 'FOLDER_READ_ONLY' | 'NOT_A_FOLDER' | 'DISK_FULL' | 'NETWORK_UNREACHABLE';
+export type OperatorErrorCode = 'FOLDER_NOT_WRITABLE' | 'FOLDER_NOT_READABLE' | 'FOLDER_READ_ONLY' | 'NOT_A_FOLDER' | 'DISK_FULL' | 'NETWORK_UNREACHABLE' | 'CORPUS_MOSTLY_MISSING';
 
 /** Exit codes: 1 an operator mistake (a restart cannot fix it), 75 (EX_TEMPFAIL) a network that
  * may come back (at boot, before the proxy is up: a service manager should retry), 2 a bug. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createServices, type Services } from '../../src/app.ts';
-import { isOperatorError } from '../../src/errors.ts';
+import { isOperatorError, type OperatorError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
 import { seedCorpus } from '../helpers/corpus.ts';
@@ -40,6 +40,7 @@ test('a reindex from a folder lacking most pages is refused with its remedy; --f
   const refused = await empty.index.reindex().then(() => undefined, (error: unknown) => error);
   assert.ok(isOperatorError(refused), `refused with an operator error, got ${refused}`);
   assert.match((refused as Error).message, /lacks 5 of the 5 pages in DATABASE_URL.*npm run reindex -- --full/);
+  assert.equal((refused as OperatorError).code, 'CORPUS_MOSTLY_MISSING', 'an admin hears it in Chinese (adminReason)');
   assert.equal(await pages(empty), 5);
   const purged = await empty.index.reindex(undefined, { full: true });
   assert.deepEqual(purged.changed, { added: 0, replaced: 0, removed: 5 });

@@ -55,6 +55,8 @@ test('admins hear the cause in Chinese, with the folder to fix; other operator e
   assert.equal(adminReason(denied), '服务器上的目录没有写权限（CORPUS_DIR=/srv/bot/pages），请联系运维人员处理（详见日志）。');
   assert.equal(adminReason(explainFolderError(errno('ENOSPC', 'write', '/srv/bot/index/x'), folders)), '服务器磁盘已满（INDEX_DIR=/srv/bot/index），请联系运维人员处理（详见日志）。');
   assert.equal(adminReason(new OperatorError('CORPUS_DIR has no articles.')), 'CORPUS_DIR has no articles.');
+  const purge = new OperatorError('CORPUS_DIR=/srv/bot/pages lacks 40 of the 50 pages in DATABASE_URL; …', 'CORPUS_MOSTLY_MISSING');
+  assert.equal(adminReason(purge), '版面目录缺少数据库中的大部分版面（共享目录可能未挂载），为免所有副本误删已停止重建（CORPUS_DIR=/srv/bot/pages），请联系运维人员处理（详见日志）。');
   assert.equal(adminReason(new Error('bug')), '内部错误，详见日志');
 });
 

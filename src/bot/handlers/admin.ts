@@ -29,6 +29,7 @@ const ADMIN_CAUSES: Record<OperatorErrorCode, string> = {
   NOT_A_FOLDER: '配置的目录路径实际上是一个文件',
   DISK_FULL: '服务器磁盘已满',
   NETWORK_UNREACHABLE: '服务器暂时无法连接网络',
+  CORPUS_MOSTLY_MISSING: '版面目录缺少数据库中的大部分版面（共享目录可能未挂载），为免所有副本误删已停止重建',
 };
 
 /** Why an admin's action failed, in Chinese, naming the folder for the operator to fix. */

@@ -97,6 +97,7 @@ export class PostgresIndexService implements IndexBackend {
       throw new OperatorError(
         `CORPUS_DIR=${this.options.config.corpusDir} lacks ${missing} of the ${stored.length} pages in DATABASE_URL; a reindex would delete them for every replica. ` +
           'Check that CORPUS_DIR is the shared folder (mounted), or run `npm run reindex -- --full` to delete them deliberately.',
+        'CORPUS_MOSTLY_MISSING',
       );
     }
   }
