@@ -28,7 +28,8 @@ export async function helpHtml(state: BotState, username?: string, inGroup = fal
     ...examples,
     '',
     ...how,
-    '回答下方的“查看原文”按钮会列出引用的原文段落。',
+    '回答下方的“查看原文”按钮会列出引用的原文段落；👍 / 👎 可以评价回答，帮助改进。',
+    ...(inGroup ? [] : [`在任何聊天的输入框里键入 ${at} 加问题，可以选一条回答或报道直接发到那里。`]),
   ].join('\n');
 }
 
