@@ -53,7 +53,7 @@ export async function benchStore(o: StoreBenchOptions): Promise<void> {
   if (o.databaseUrl) await checkEmpty(o.databaseUrl); // refused before anything is printed
   o.say('');
   if (o.backend === 'local') {
-    o.say('## Storage: local backend (hnswlib + JSON BM25 in the process), synthetic corpora');
+    o.say('## Storage: local backend (hnswlib + BM25 in the process), synthetic corpora');
     o.say('| chunks | pages | build: HNSW + keyword + save | add one page: a build derived from the live one (applyPageChanges) | build on disk | replica: load | retrieval p50 | p95 | dense leg p50 / p95 | keyword leg p50 / p95 | dense recall@10 | replica RSS: before opening / after the queries / peak |');
     o.say('|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const size of o.sizes) o.say(await benchLocal(o, size));

@@ -1,7 +1,7 @@
 // The storage port: what retrieval and answers need from an index, keyed by chunk id (never by
 // an array position or an hnswlib label), so that the vectors and keywords can live in this
 // process (src/index/local.ts, hnswlib + an in-process BM25 index) or in PostgreSQL
-// (src/index/postgres/store.ts, pgvector + BM25 in SQL over token arrays).
+// (src/index/postgres/store.ts, pgvector + BM25 in SQL over each chunk's term ids and counts).
 //
 // Reads go through an IndexView: one version of the index, taken once per answer and passed
 // through it, so a page replaced meanwhile never mixes two versions in one answer.

@@ -1,7 +1,8 @@
 // The PostgreSQL adapter of the storage port (src/index/port.ts): pgvector's HNSW index for dense
-// search, BM25 in SQL over token arrays (tokenised in Node, as the local index does) with the
-// statistics kept exact by the writers (term_df, corpus_stats: migration 2). A view is one
-// REPEATABLE READ transaction on its own connection: every query of an answer sees one snapshot.
+// search, BM25 in SQL over each chunk's term ids and counts (chunk_terms; tokenised in Node, as
+// the local index does) with the statistics kept exact by the writers (term_df, corpus_stats:
+// migrations 2 and 4). A view is one REPEATABLE READ transaction on its own connection: every
+// query of an answer sees one snapshot.
 import pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
 import type { Article } from '../../corpus/types.ts';
