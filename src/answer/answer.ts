@@ -10,7 +10,7 @@ import { checkCitations } from './cite.ts';
 import { articleText, askQueries, ExtractiveAnswerer } from './extractive.ts';
 import { buildContext } from './context.ts';
 import { carryOverTerms, looksLikeFollowUp, switchTargets } from './followup.ts';
-import type { ChatModel } from './llm.ts';
+import type { ChatModel, OnText } from './llm.ts';
 import { answerMessages, rewriteMessages } from './prompt.ts';
 import { SAYS_NOT_REPORTED } from './present.ts';
 import { understand, type QuestionFrame } from './question.ts';
@@ -55,7 +55,9 @@ export class Answerer {
     return this.options.llm ? 'llm' : 'extractive';
   }
 
-  async answer(question: string, history: Turn[] = []): Promise<Answer> {
+  /** `onDraft` sees a generated answer's text as the LLM streams it, before the citation check
+   * (which may still remove sentences, or the whole draft for an extractive fallback). */
+  async answer(question: string, history: Turn[] = [], options: { onDraft?: OnText } = {}): Promise<Answer> {
     const started = performance.now();
     const limit = this.options.maxQuestionChars ?? 500;
     const declined = (text: string): Answer => ({ text, citations: [], refused: true, coverage: 'none', notReported: [], mode: this.mode, timings: { totalMs: 0, retrieveMs: 0, generateMs: 0 } });
@@ -69,7 +71,7 @@ export class Answerer {
     const llmRewrite = looksLikeFollowUp(asked, history) ? await this.rewriteWithLlm(asked, history) : undefined;
     const retrieveStart = performance.now();
     const gathered = await this.gather(asked, history, llmRewrite);
-    return this.compose(question, asked, gathered, started, performance.now() - retrieveStart);
+    return this.compose(question, asked, gathered, started, performance.now() - retrieveStart, options.onDraft);
   }
 
   /** Everything read from the index, from one view, released before composing (and before any
@@ -87,7 +89,7 @@ export class Answerer {
     }
   }
 
-  private async compose(question: string, asked: string, gathered: Awaited<ReturnType<Answerer['gather']>>, started: number, retrieveMs: number): Promise<Answer> {
+  private async compose(question: string, asked: string, gathered: Awaited<ReturnType<Answerer['gather']>>, started: number, retrieveMs: number, onDraft?: OnText): Promise<Answer> {
     const { searchQuestion, frame, rewritten, named, search, passages, sources: snapshot } = gathered;
     const listMax = this.options.maxListArticles ?? LISTS.maxArticles;
     const relevant = this.relevantPassages(question, searchQuestion, passages, frame, snapshot);
@@ -104,7 +106,7 @@ export class Answerer {
     const articles = articlesFor(frame, relevant, snapshot, listMax);
     if (this.options.llm) {
       try {
-        const llmAnswer = await this.answerWithLlm(searchQuestion, frame, llmArticles(frame, relevant, passages, snapshot), relevant);
+        const llmAnswer = await this.answerWithLlm(searchQuestion, frame, llmArticles(frame, relevant, passages, snapshot), relevant, onDraft);
         if (llmAnswer) return { ...base, ...llmAnswer, mode: 'llm', ...(notices.length ? { notice: notices.join('') } : {}), timings: timings(generateStart) };
         this.options.logger?.warn('LLM answer had no verifiable citation: answering extractively instead');
       } catch (error) {
@@ -167,9 +169,9 @@ export class Answerer {
     });
   }
 
-  private async answerWithLlm(question: string, frame: QuestionFrame, articles: Article[], passages: Passage[]): Promise<Omit<Answer, 'mode' | 'timings'> | undefined> {
+  private async answerWithLlm(question: string, frame: QuestionFrame, articles: Article[], passages: Passage[], onDraft?: OnText): Promise<Omit<Answer, 'mode' | 'timings'> | undefined> {
     const sources = buildContext(frame, articles, passages, this.options.contextChars ?? DEFAULT_LLM_CONTEXT_CHARS);
-    const raw = await this.options.llm!.complete(answerMessages(question, sources, frame));
+    const raw = await this.options.llm!.complete(answerMessages(question, sources, frame), onDraft);
     const checked = checkCitations(raw, sources);
     const firstLine = checked.text.split('\n')[0];
     const notReported = SAYS_NOT_REPORTED.test(firstLine) ? [firstLine.replace(/\[\d+\]/g, '')] : [];

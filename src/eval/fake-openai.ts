@@ -1,18 +1,21 @@
 // A small OpenAI-compatible server on 127.0.0.1: each chat request takes the next scripted reply
 // (or `whenIdle`), and every request is kept in `requests`. The real LangChain client talks to it
-// over HTTP. The tests script it (test/helpers/fake-openai.ts re-exports this file); the answer
-// evaluation runs it as a recorder of what an LLM would be sent (src/eval/context.ts).
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+// over HTTP; a request with `stream: true` gets the reply as server-sent events, a few characters
+// an event (`chunkDelayMs` apart), and a reply may break off mid-stream (`failAfterChars`). The
+// tests script it (test/helpers/fake-openai.ts re-exports this file); the answer evaluation runs
+// it as a recorder of what an LLM would be sent (src/eval/context.ts).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type Reply =
-  | { content: string; delayMs?: number }
+  | { content: string; delayMs?: number; chunkDelayMs?: number; failAfterChars?: number }
   | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
   | ((request: ChatRequest) => Reply);
 
 export interface ChatRequest {
   model: string;
   messages: { role: string; content: string }[];
+  stream?: boolean;
 }
 
 export interface FakeOpenAI {
@@ -58,6 +61,7 @@ export async function startFakeOpenAI(whenIdle?: Reply): Promise<FakeOpenAI> {
     if (typeof reply === 'function') throw new Error('a scripted reply function must return a reply');
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
     if (res.destroyed) return;
+    if ('content' in reply && request.stream) return void streamReply(res, request, reply, requests.length);
     if ('content' in reply) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
@@ -86,6 +90,27 @@ export async function startFakeOpenAI(whenIdle?: Reply): Promise<FakeOpenAI> {
     }),
   };
 }
+
+/** The reply as OpenAI streams it: chat.completion.chunk events of a few characters, a final
+ * event with finish_reason, then [DONE]. `failAfterChars` ends the response early, with no
+ * [DONE], as a dropped connection does. */
+async function streamReply(res: ServerResponse, request: ChatRequest, reply: { content: string; chunkDelayMs?: number; failAfterChars?: number }, n: number): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const event = (delta: Record<string, string>, finish: string | null) =>
+    `data: ${JSON.stringify({ id: `chatcmpl-${n}`, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: request.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const characters = [...reply.content];
+  res.write(event({ role: 'assistant', content: '' }, null));
+  for (let i = 0; i < characters.length; i += STREAM_CHARS) {
+    if (reply.failAfterChars !== undefined && i >= reply.failAfterChars) return void res.destroy();
+    if (reply.chunkDelayMs) await new Promise((r) => setTimeout(r, reply.chunkDelayMs));
+    if (res.destroyed) return;
+    res.write(event({ content: characters.slice(i, i + STREAM_CHARS).join('') }, null));
+  }
+  res.end(`${event({}, 'stop')}data: [DONE]\n\n`);
+}
+
+/** Characters per streamed event: about a token of Chinese text or two. */
+const STREAM_CHARS = 3;
 
 /** A deterministic 64-dimensional bag-of-characters vector: texts sharing characters are near. */
 export function characterVector(text: string): number[] {
