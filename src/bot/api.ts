@@ -35,6 +35,12 @@ interface Methods {
     params: { commands: BotCommand[]; scope?: BotCommandScope; language_code?: string };
     result: true;
   };
+  /** Bot API 9.5: a private chat's preview of a message being written, ephemeral (about 30 s)
+   * until sendMessage persists the real one. Same draft_id: the change is animated. */
+  sendMessageDraft: {
+    params: { chat_id: number; draft_id: number; text: string; message_thread_id?: number; parse_mode?: 'HTML' };
+    result: true;
+  };
 }
 
 type CallApi = (method: string, payload: unknown) => Promise<unknown>;
@@ -52,4 +58,8 @@ export function setMessageReaction(telegram: Telegram, chatId: number | string, 
 
 export function setMyCommands(telegram: Telegram, commands: BotCommand[], scope: BotCommandScope): Promise<true> {
   return callBotApi(telegram, 'setMyCommands', { commands, scope });
+}
+
+export function sendMessageDraft(telegram: Telegram, params: Methods['sendMessageDraft']['params']): Promise<true> {
+  return callBotApi(telegram, 'sendMessageDraft', params);
 }

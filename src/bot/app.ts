@@ -50,6 +50,7 @@ export function createBot(services: BotServices): BotApp {
     tasks,
     outbox,
     acknowledger: new Acknowledger(outbox, logger),
+    drafts: { drafts: true },
     stats: { startedAt: Date.now() },
     closing: false,
   };

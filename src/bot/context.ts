@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import type { ConversationMemory, SharedNoticeLimiter, SharedRateLimiter, StateStore } from '../state/port.ts';
 import type { Acknowledger } from './ack.ts';
 import type { Outbox } from './outbox.ts';
+import type { DraftSupport } from './stream.ts';
 import type { TaskQueue } from './tasks.ts';
 
 export interface BotServices {
@@ -32,6 +33,8 @@ export interface BotState extends BotServices {
   outbox: Outbox;
   /** 👀 and typing on a question as soon as it is taken, and their latency (ack.ts). */
   acknowledger: Acknowledger;
+  /** Whether sendMessageDraft works on this Bot API server (stream.ts learns it). */
+  drafts: DraftSupport;
   /** This process's start (uptime in /stats); the counts are the state store's. */
   stats: { startedAt: number };
   /** Set during shutdown: no new questions are taken. */

@@ -140,6 +140,12 @@ export class Outbox {
     return (this.pausedUntil.get(chatId) ?? 0) > Date.now();
   }
 
+  /** How long a message to this chat would wait now (a 429's pause, the chat's and global
+   * windows): a streamed answer skips an update rather than queue it behind them. */
+  readyIn(chatId: number): number {
+    return Math.max(0, this.waitFor(chatId));
+  }
+
   /** What is still waiting, per chat: for the log when a shutdown cannot wait any longer. */
   waiting(): string[] {
     return [...this.lanes].map(([chatId, jobs]) => `chat ${chatId}: ${jobs.map((j) => j.label).join(', ')}`);

@@ -1,6 +1,6 @@
 // The Bot API emulator (telegram-test-api) on 127.0.0.1, with what it lacks for our tests:
 // getFile and file downloads, served from files the test registers; setMessageReaction,
-// setMyCommands and sendChatAction, recorded for the tests; a log of every Bot API call;
+// setMyCommands, sendChatAction and sendMessageDraft, recorded for the tests; a log of every Bot API call;
 // faults per chat (slow answers, 429 flood control) injected at the network boundary; and raw
 // updates (edited messages) the emulator cannot produce.
 import type { AddressInfo } from 'node:net';
@@ -53,6 +53,15 @@ export interface CommandMenu {
   at: number;
 }
 
+/** A sendMessageDraft: a private chat's preview of an answer being written (Bot API 9.5). */
+export interface Draft {
+  chatId: string;
+  draftId: number;
+  text: string;
+  threadId?: number;
+  at: number;
+}
+
 /** What the bot answered an inline query with. */
 export interface InlineAnswer {
   inlineQueryId: string;
@@ -87,6 +96,10 @@ export interface TelegramHarness {
   /** From now on the chat answers setMessageReaction with 400 REACTION_INVALID, as a group
    * that allows no reactions (or not this one) does. */
   refuseReactions(chatId: number): void;
+  /** Every sendMessageDraft the emulator accepted, in order. */
+  drafts(): Draft[];
+  /** From now on sendMessageDraft is unknown (404 Not Found), as on a Bot API server older than 9.5. */
+  withoutDrafts(): void;
   /** Every Bot API call so far (getUpdates excluded). */
   calls(): ApiCall[];
   /** Sets or clears (undefined) a fault on a chat's calls. */
@@ -177,6 +190,8 @@ export async function startTelegram(): Promise<TelegramHarness> {
     reactions: () => [...newer.reactions],
     commandMenus: () => [...newer.menus],
     refuseReactions: (chatId) => void newer.refusing.add(String(chatId)),
+    drafts: () => [...newer.drafts],
+    withoutDrafts: () => void (newer.draftsUnknown.value = true),
     calls: () => [...calls],
     fault: (chatId, fault) => void (fault ? faults.set(String(chatId), { ...fault }) : faults.delete(String(chatId))),
     injectUpdate: (update) => {
@@ -227,11 +242,14 @@ function networkBoundary(calls: ApiCall[], faults: Map<string, Fault & { windowE
 
 type Route = (req: { body: Record<string, unknown> }, res: { json: Function; status: Function }) => void;
 
-/** Bot API methods newer than the emulator (7.0 reactions, 6.x command scopes, chat actions):
- * what they were asked is kept for the tests, and a chat can be made to refuse reactions. */
+/** Bot API methods newer than the emulator (7.0 reactions, 6.x command scopes, chat actions,
+ * 9.5 drafts): what they were asked is kept for the tests; a chat can be made to refuse
+ * reactions, and the server to lack drafts. */
 function newerMethods(app: { post: Function }) {
   const reactions: Reaction[] = [];
   const menus: CommandMenu[] = [];
+  const drafts: Draft[] = [];
+  const draftsUnknown = { value: false };
   const refusing = new Set<string>();
   const badRequest = (res: { status: Function }, description: string) => res.status(400).json({ ok: false, error_code: 400, description: `Bad Request: ${description}` });
   const react: Route = (req, res) => {
@@ -249,8 +267,18 @@ function newerMethods(app: { post: Function }) {
   };
   app.post('/bot:token/setMessageReaction', react);
   app.post('/bot:token/setMyCommands', setCommands);
+  const draft: Route = (req, res) => {
+    if (draftsUnknown.value) return res.status(404).json({ ok: false, error_code: 404, description: 'Not Found' });
+    const { chat_id, draft_id, text, message_thread_id } = req.body as { chat_id?: unknown; draft_id?: unknown; text?: unknown; message_thread_id?: number };
+    if (typeof draft_id !== 'number' || draft_id === 0) return badRequest(res, 'draft_id must be non-zero');
+    if (Number(chat_id) < 0) return badRequest(res, 'TEXTDRAFT_PEER_INVALID'); // private chats only
+    if (typeof text !== 'string' || text.length > 4096) return badRequest(res, 'text must be 0-4096 characters');
+    drafts.push({ chatId: String(chat_id), draftId: draft_id, text, threadId: message_thread_id, at: Date.now() });
+    res.json({ ok: true, result: true });
+  };
   app.post('/bot:token/sendChatAction', ((_req, res) => res.json({ ok: true, result: true })) as Route);
-  return { reactions, menus, refusing };
+  app.post('/bot:token/sendMessageDraft', draft);
+  return { reactions, menus, refusing, drafts, draftsUnknown };
 }
 
 /** Inline mode (Bot API 2.0), which the emulator lacks: answerInlineQuery is recorded. */

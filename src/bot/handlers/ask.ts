@@ -6,8 +6,9 @@ import { receivedAt, type Ack } from '../ack.ts';
 import { ConversationStore } from '../conversations.ts';
 import type { BotState } from '../context.ts';
 import { VOTE_BUTTONS } from './feedback.ts';
-import { renderAnswer, renderSources, stripBidi } from '../render.ts';
+import { escapeHtml, renderAnswer, renderSources, stripBidi } from '../render.ts';
 import { keepTyping, sendHtmlParts, sendText } from '../send.ts';
+import { AnswerStream } from '../stream.ts';
 
 export const SOURCES_BUTTON = { text: '查看原文', callback_data: 'sources' };
 /** The state store's counter of answers sent, shown in /stats (across replicas). */
@@ -146,8 +147,11 @@ async function answerTask(ctx: Context, state: BotState, { question, message, th
   const chatId = ctx.chat!.id;
   const key = ConversationStore.key(chatId, threadId);
   const stopTyping = keepTyping(state.outbox, chatId, threadId, ack.typingAt);
+  // A generated answer is shown as it is written (extractive ones are quick, and not streamed).
+  const stream = state.answerer.mode === 'llm' ? new AnswerStream(state.outbox, { chatId, threadId, replyTo: message.message_id }, ctx.chat!.type === 'private' ? 'draft' : 'edit', state.drafts, state.logger, stopTyping) : undefined;
   try {
-    const answer = await state.answerer.answer(question, replyHistory ?? (await state.conversations.history(key)));
+    const history = replyHistory ?? (await state.conversations.history(key));
+    const answer = await state.answerer.answer(question, history, { onDraft: stream && ((text) => stream.update(lead ? `${lead}\n${text}` : text)) });
     // The turn counts at once (a follow-up may arrive before the answer is delivered); the
     // delivery is the outbox's, so a chat held back by Telegram does not hold a worker.
     // A state store that fails here loses the turn, not the answer.
@@ -158,14 +162,18 @@ async function answerTask(ctx: Context, state: BotState, { question, message, th
     void state.stateStore.increment(QUESTIONS_ANSWERED).catch((error: Error) => state.logger.warn(`Could not count an answer: ${error.message}`));
     // 👍 👎 on every answer, a refusal too: a wrong refusal is what the evaluation set most lacks.
     const keyboard = [[...(answer.citations.length ? [SOURCES_BUTTON] : []), ...VOTE_BUTTONS]];
-    const delivered = sendHtmlParts(state.outbox, chatId, renderAnswer(answer, lead), { replyTo: message.message_id, threadId, keyboard }, 'answer', state.logger);
+    const options = { replyTo: message.message_id, threadId, keyboard };
+    const parts = renderAnswer(answer, lead);
+    const delivered = stream ? stream.finish(parts, options, state.logger) : sendHtmlParts(state.outbox, chatId, parts, options, 'answer', state.logger);
     ack.finishAfter(delivered);
     const remembered = delivered.then((ids) => state.conversations.remember(chatId, ids, answer, turns));
     state.tasks.track(remembered.catch((error: Error) => state.logger.warn(`Could not remember the answer's messages: ${error.message}`)));
   } catch (error) {
     state.logger.error(`Update ${ctx.update.update_id}: answering failed: ${(error as Error).message}`, { chatId });
+    const sorry = '抱歉，处理这个问题时出了点问题，请稍后再试。';
     const options = { replyTo: message.message_id, threadId };
-    ack.finishAfter(sendText(state.outbox, chatId, '抱歉，处理这个问题时出了点问题，请稍后再试。', options, 'error notice'));
+    // A preview already on screen becomes the apology, rather than stay as if it were the answer.
+    ack.finishAfter(stream ? stream.finish([escapeHtml(sorry)], options, state.logger) : sendText(state.outbox, chatId, sorry, options, 'error notice'));
   } finally {
     stopTyping();
   }
