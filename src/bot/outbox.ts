@@ -140,10 +140,21 @@ export class Outbox {
     return (this.pausedUntil.get(chatId) ?? 0) > Date.now();
   }
 
-  /** How long a message to this chat would wait now (a 429's pause, the chat's and global
-   * windows): a streamed answer skips an update rather than queue it behind them. */
-  readyIn(chatId: number): number {
-    return Math.max(0, this.waitFor(chatId));
+  /** Whether a cosmetic message (a streamed preview) may go now without costing a real one
+   * its turn: nothing waits in the chat's lane, no limit holds it back, and a group keeps
+   * `reserve` of its per-minute messages free. */
+  hasRoom(chatId: number, reserve: number): boolean {
+    if (this.lanes.has(chatId) || this.waitFor(chatId) > 0) return false;
+    if (chatId >= 0) return true;
+    const { group } = this.limits;
+    const now = Date.now();
+    const recent = (this.sent.get(chatId) ?? []).filter((t) => t > now - group.windowMs).length;
+    return group.limit - recent > reserve;
+  }
+
+  /** How long until a 429's pause ends for this chat (0 if none). */
+  pausedFor(chatId: number): number {
+    return Math.max(0, (this.pausedUntil.get(chatId) ?? 0) - Date.now());
   }
 
   /** What is still waiting, per chat: for the log when a shutdown cannot wait any longer. */

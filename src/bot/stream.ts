@@ -2,7 +2,8 @@
 // Private chats get a draft (sendMessageDraft, Bot API 9.5: an animated preview that only the
 // final sendMessage persists); groups, and servers without drafts, get one message edited in
 // place at least 1.5 s apart. Previews are cosmetic: one call in flight at a time with the latest
-// text, skipped while the chat waits out a 429 or its send windows, never retried. The final
+// text, never retried, held back while the chat waits out a 429 and skipped while it has anything
+// else to send or (a group) too few of its 20 messages a minute left. The final
 // answer is not cosmetic: it goes through the outbox's retries, and if the streamed message
 // cannot be edited it is sent anew, so a 429 or an error mid-stream never loses it.
 import type { Telegram } from 'telegraf';
@@ -21,8 +22,11 @@ export interface DraftSupport {
 export const STREAM_PACE = {
   /** Between two drafts: they are animated, and light for Telegram. */
   draftMs: 500,
-  /** Between two edits of a message (Telegram counts them against the chat's limits). */
-  editMs: 1500,
+  /** Between two edits of a message, at least 1.5 s (Telegram counts edits against the chat's
+   * limits), measured from when each is sent, with a margin for the network's jitter. */
+  editMs: 1600,
+  /** Of a group's 20 messages a minute, previews leave this many to real messages. */
+  groupReserve: 8,
   /** The first preview waits this long after the first words: an answer done sooner arrives
    * whole, rather than flash as a preview replaced at once. */
   firstAfterMs: 1000,
@@ -38,6 +42,18 @@ export interface StreamTarget {
   threadId?: number;
   /** The question's message: the answer replies to it, and its id names the draft. */
   replyTo: number;
+  /** A line shown above the text (an edited question's), not counted as the model's. */
+  lead?: string;
+}
+
+export interface StreamOptions {
+  mode: StreamMode;
+  support: DraftSupport;
+  logger: Logger;
+  /** Called once, when the first preview is on screen (typing… can stop). */
+  onShown?: () => void;
+  /** Tests pace it faster. */
+  pace?: typeof STREAM_PACE;
 }
 
 export class AnswerStream {
@@ -52,18 +68,20 @@ export class AnswerStream {
   private startedAt?: number;
   private timer?: NodeJS.Timeout;
   private inFlight?: Promise<void>;
-  private finished = false;
+  private finished?: Promise<number[]>;
+
+  private readonly support: DraftSupport;
+  private readonly logger: Logger;
+  private readonly onShown: () => void;
+  private readonly pace: typeof STREAM_PACE;
 
   constructor(
     private readonly outbox: Outbox,
     private readonly target: StreamTarget,
-    mode: StreamMode,
-    private readonly support: DraftSupport,
-    private readonly logger: Logger,
-    /** Called once, when the first preview is on screen (typing… can stop). */
-    private readonly onShown: () => void = () => {},
+    o: StreamOptions,
   ) {
-    this.mode = mode === 'draft' && !support.drafts ? 'edit' : mode;
+    this.mode = o.mode === 'draft' && !o.support.drafts ? 'edit' : o.mode;
+    [this.support, this.logger, this.onShown, this.pace] = [o.support, o.logger, o.onShown ?? (() => {}), o.pace ?? STREAM_PACE];
   }
 
   /** The generated text so far; shown at the next free moment. */
@@ -77,32 +95,35 @@ export class AnswerStream {
   /** Delivers the final answer: the streamed message edited into its first part (with the
    * keyboard when it is the only part), the rest sent after it; or, with nothing streamed or the
    * message no longer editable, all parts as new messages. Resolves with the message ids. */
-  async finish(parts: string[], options: MessageOptions, logger?: Logger): Promise<number[]> {
-    this.finished = true;
+  finish(parts: string[], options: MessageOptions, logger?: Logger): Promise<number[]> {
+    this.finished ??= this.deliver(parts, options, logger); // once: a second call gets the first's ids
+    return this.finished;
+  }
+
+  private async deliver(parts: string[], options: MessageOptions, logger?: Logger): Promise<number[]> {
     clearTimeout(this.timer);
     await this.inFlight;
     const id = this.messageId;
     if (id === undefined) return sendHtmlParts(this.outbox, this.target.chatId, parts, options, 'answer', logger);
     // The final edit keeps the pace too (Telegram counts edits against the chat's limits).
-    await sleep(this.lastAt + STREAM_PACE.editMs - Date.now());
+    await sleep(this.lastAt + this.pace.editMs - Date.now());
     const single = parts.length === 1;
     if (await this.editFinal(id, parts[0], single ? options.keyboard : undefined)) {
       const rest = single ? [] : await sendHtmlParts(this.outbox, this.target.chatId, parts.slice(1), { ...options, replyTo: undefined }, 'answer', logger);
       return [id, ...rest];
     }
-    // Deleted meanwhile, or refused: the partial text must not pass for the answer.
-    void this.outbox.send(this.target.chatId, 'streamed preview removal', (telegram) => telegram.deleteMessage(this.target.chatId, id), { optional: true });
+    // Deleted meanwhile, or refused: the partial text must not pass for the answer (retried
+    // through a 429 like a message).
+    void this.outbox.send(this.target.chatId, 'streamed preview removal', (telegram) => telegram.deleteMessage(this.target.chatId, id));
     return sendHtmlParts(this.outbox, this.target.chatId, parts, options, 'answer', logger);
   }
 
   private schedule(): void {
     if (this.timer || this.inFlight || this.finished) return;
-    const pace = this.mode === 'draft' ? STREAM_PACE.draftMs : STREAM_PACE.editMs;
-    // A draft is a light call: only a 429 holds it back. An edit also waits for the send windows.
-    const held = this.mode === 'draft' ? (this.outbox.paused(this.target.chatId) ? this.outbox.readyIn(this.target.chatId) : 0) : this.outbox.readyIn(this.target.chatId);
+    const pace = this.mode === 'draft' ? this.pace.draftMs : this.pace.editMs;
     const now = Date.now();
-    const first = this.shown ? 0 : this.startedAt! + STREAM_PACE.firstAfterMs - now;
-    const wait = Math.max(0, this.lastAt + pace - now, held, first);
+    const first = this.shown ? 0 : this.startedAt! + this.pace.firstAfterMs - now;
+    const wait = Math.max(0, this.lastAt + pace - now, this.outbox.pausedFor(this.target.chatId), first);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.inFlight = this.preview().finally(() => {
@@ -115,9 +136,10 @@ export class AnswerStream {
   private async preview(): Promise<void> {
     if (this.finished || this.mode === 'off') return;
     this.tried = this.latest;
-    const text = previewText(this.latest, this.mode === 'edit');
-    if (text === this.shown || (this.mode === 'edit' && this.messageId === undefined && this.latest.trim().length < STREAM_PACE.firstChars)) return;
-    this.lastAt = Date.now();
+    const text = previewText(this.target.lead ? `${this.target.lead}\n${this.latest}` : this.latest, this.mode === 'edit');
+    if (text === this.shown || (this.mode === 'edit' && this.messageId === undefined && this.latest.trim().length < this.pace.firstChars)) return;
+    // An edit is a message to Telegram: it waits for room, rather than delay a real message.
+    if (this.mode === 'edit' && !this.outbox.hasRoom(this.target.chatId, this.pace.groupReserve)) return;
     const shown = this.mode === 'draft' ? await this.draft(text) : await this.edit(text);
     if (!shown) return;
     if (!this.shown) this.onShown();
@@ -131,6 +153,7 @@ export class AnswerStream {
       'answer draft',
       async (telegram) => {
         try {
+          this.lastAt = Date.now();
           await sendMessageDraft(telegram, { chat_id: chatId, draft_id: replyTo, text, ...(threadId ? { message_thread_id: threadId } : {}) });
           return 'shown' as const;
         } catch (error) {
@@ -144,8 +167,9 @@ export class AnswerStream {
     );
     if (result === 'shown') return true;
     if (result === 'unknown method' || result === 'refused') {
-      // An older or self-hosted Bot API server lacks the method: every later answer edits instead.
-      if (result === 'unknown method') this.support.drafts = false;
+      // An older or self-hosted Bot API server lacks the method (404), or allows drafts only to
+      // bots in forum mode (400, Bot API 9.3–9.4): every later answer edits instead.
+      this.support.drafts = false;
       this.logger.info(`Chat ${chatId}: ${result === 'unknown method' ? 'this Bot API server has no sendMessageDraft' : 'sendMessageDraft refused'}; streaming by editing a message instead`);
       this.mode = 'edit';
       this.lastAt = 0;
@@ -157,6 +181,7 @@ export class AnswerStream {
     const { chatId, threadId, replyTo } = this.target;
     const done = this.messageId === undefined
       ? await this.outbox.send(chatId, 'answer (streaming)', async (telegram) => {
+          this.lastAt = Date.now();
           const sent = await telegram.sendMessage(chatId, text, {
             ...(threadId ? { message_thread_id: threadId } : {}),
             reply_parameters: { message_id: replyTo, allow_sending_without_reply: true },
@@ -165,7 +190,7 @@ export class AnswerStream {
           this.messageId = sent.message_id;
           return true;
         }, { optional: true })
-      : await this.outbox.send(chatId, 'answer (streaming edit)', (telegram) => editText(telegram, chatId, this.messageId!, text), { optional: true });
+      : await this.outbox.send(chatId, 'answer (streaming edit)', (telegram) => ((this.lastAt = Date.now()), editText(telegram, chatId, this.messageId!, text)), { optional: true });
     // Not shown while a 429 lasts: the next preview waits it out. Anything else: stop previewing;
     // the final answer still comes (finish()).
     if (!done && !this.outbox.paused(chatId)) this.mode = 'off';

@@ -83,6 +83,10 @@ test('an answer carries 查看原文, 👍 and 👎; a refusal carries 👍 and 
   const [refusal] = await telegram.botMessages(ALICE);
   assert.match(refusal.message.text, /未在已收录的报道中找到/);
   assert.deepEqual(buttons(refusal), ['👍', '👎']);
+  // No LLM here: extractive answers are quick and come whole, never previewed.
+  const previews = telegram.calls().filter((c) => c.chatId === String(ALICE) && (c.method === 'sendMessageDraft' || c.method === 'editMessageText'));
+  assert.deepEqual(previews.map((c) => c.method), []);
+  assert.equal(running.state.answerer.mode, 'extractive');
 });
 
 test('👍 is stored with a toast and no chat message; 👎 then changes that vote', { timeout: 30_000 }, async () => {

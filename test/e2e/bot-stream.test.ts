@@ -62,7 +62,8 @@ async function until(what: string, ready: () => boolean, timeoutMs = 20_000): Pr
 
 function inGroup(userId: number, chatId: number) {
   const member = telegram.client({ userId, chatId, type: 'supergroup' });
-  const ask = (question: string) => member.sendMessage(member.makeMessage(`@${BOT_USERNAME} ${question}`, { entities: [{ type: 'mention', offset: 0, length: BOT_USERNAME.length + 1 }] } as never));
+  const ask = (question: string, extra: Record<string, unknown> = {}) =>
+    member.sendMessage(member.makeMessage(`@${BOT_USERNAME} ${question}`, { entities: [{ type: 'mention', offset: 0, length: BOT_USERNAME.length + 1 }], ...extra } as never));
   return { ask };
 }
 
@@ -94,9 +95,10 @@ test('a private chat sees drafts as the model writes, at least 0.5 s apart, then
   assert.equal(messagesIn(userId).length, 1);
 });
 
-test('a group sees one message edited in place, at least 1.5 s between edits, ending as the checked answer', { timeout: 60_000 }, async () => {
+test('a group (here a forum topic) sees one message edited in place, at least 1.5 s between edits, ending as the checked answer', { timeout: 60_000 }, async () => {
   const group = -100501;
-  await inGroup(7002, group).ask(QUESTIONS[1]);
+  const topic = 33;
+  await inGroup(7002, group).ask(QUESTIONS[1], { is_topic_message: true, message_thread_id: topic, chat: { is_forum: true } });
   const questionId = telegram.userMessageId(`@${BOT_USERNAME} ${QUESTIONS[1]}`);
   await until('the final edit', () => messagesIn(group).some((m) => /已删除/.test(m.message.text)), 30_000);
   const [message] = messagesIn(group);
@@ -104,10 +106,12 @@ test('a group sees one message edited in place, at least 1.5 s between edits, en
   assertFinal(message.message, /爱心早餐|邓州/);
   const [started] = callsIn(group, 'sendMessage');
   assert.equal((started.body.reply_parameters as { message_id: number }).message_id, questionId, 'the streamed message replies to the question');
+  assert.equal(started.body.message_thread_id, topic, 'in the question\'s topic');
   assert.match(String(started.body.text), /9999.* …$/, 'started with the model\'s first words, marked as still being written');
   const edits = callsIn(group, 'editMessageText');
   assert.ok(edits.length >= 2, `${edits.length} edits: previews and the final`);
-  for (const gap of gaps([started, ...edits])) assert.ok(gap >= STREAM_PACE.editMs - 50, `edits ${gap} ms apart`);
+  for (const gap of gaps([started, ...edits])) assert.ok(gap >= 1500, `edits ${gap} ms apart`);
+  assert.ok(edits.every((c) => c.body.message_id === message.messageId), 'all edits go to that message');
   assert.equal(edits.at(-1)!.body.parse_mode, 'HTML', 'the final edit is the rendered answer');
   assert.equal(callsIn(group, 'sendMessageDraft').length, 0, 'no drafts in a group');
 });
@@ -135,7 +139,7 @@ test('a 429 in the middle of a group\'s stream: previews wait it out, and the fi
 test('the model breaking off mid-stream: the drafts give way to the extractive answer, with the notice', { timeout: 60_000 }, async () => {
   const userId = 7004;
   const user = telegram.client({ userId });
-  llm.script((request) => ({ ...streamingEcho(request), failAfterChars: 30 }));
+  llm.script((request) => ({ ...streamingEcho(request), failAfterChars: 45 }));
   await user.sendMessage(user.makeMessage(QUESTIONS[3]));
   const [answer] = await telegram.botMessages(userId, 1, 30_000);
   assert.ok(telegram.drafts().some((d) => d.chatId === String(userId)), 'drafts were shown before the break');

@@ -148,10 +148,10 @@ async function answerTask(ctx: Context, state: BotState, { question, message, th
   const key = ConversationStore.key(chatId, threadId);
   const stopTyping = keepTyping(state.outbox, chatId, threadId, ack.typingAt);
   // A generated answer is shown as it is written (extractive ones are quick, and not streamed).
-  const stream = state.answerer.mode === 'llm' ? new AnswerStream(state.outbox, { chatId, threadId, replyTo: message.message_id }, ctx.chat!.type === 'private' ? 'draft' : 'edit', state.drafts, state.logger, stopTyping) : undefined;
+  const stream = state.answerer.mode === 'llm' ? new AnswerStream(state.outbox, { chatId, threadId, replyTo: message.message_id, lead }, { mode: ctx.chat!.type === 'private' ? 'draft' : 'edit', support: state.drafts, logger: state.logger, onShown: stopTyping }) : undefined;
   try {
     const history = replyHistory ?? (await state.conversations.history(key));
-    const answer = await state.answerer.answer(question, history, { onDraft: stream && ((text) => stream.update(lead ? `${lead}\n${text}` : text)) });
+    const answer = await state.answerer.answer(question, history, { onDraft: stream && ((text) => stream.update(text)) });
     // The turn counts at once (a follow-up may arrive before the answer is delivered); the
     // delivery is the outbox's, so a chat held back by Telegram does not hold a worker.
     // A state store that fails here loses the turn, not the answer.
