@@ -56,8 +56,9 @@ export class Answerer {
   }
 
   /** `onDraft` sees a generated answer's text as the LLM streams it, before the citation check
-   * (which may still remove sentences, or the whole draft for an extractive fallback). */
-  async answer(question: string, history: Turn[] = [], options: { onDraft?: OnText } = {}): Promise<Answer> {
+   * (which may still remove sentences, or the whole draft for an extractive fallback).
+   * `extractive` answers without the LLM (a caller with a deadline the LLM has missed). */
+  async answer(question: string, history: Turn[] = [], options: { onDraft?: OnText; extractive?: boolean } = {}): Promise<Answer> {
     const started = performance.now();
     const limit = this.options.maxQuestionChars ?? 500;
     const declined = (text: string): Answer => ({ text, citations: [], refused: true, coverage: 'none', notReported: [], mode: this.mode, timings: { totalMs: 0, retrieveMs: 0, generateMs: 0 } });
@@ -68,10 +69,10 @@ export class Answerer {
     // Traditional Chinese is read as Simplified throughout, not only by retrieval.
     const asked = toSimplified(question.trim());
     // The LLM rewrite needs no index: done before a view is taken, so none is held through it.
-    const llmRewrite = looksLikeFollowUp(asked, history) ? await this.rewriteWithLlm(asked, history) : undefined;
+    const llmRewrite = looksLikeFollowUp(asked, history) && !options.extractive ? await this.rewriteWithLlm(asked, history) : undefined;
     const retrieveStart = performance.now();
     const gathered = await this.gather(asked, history, llmRewrite);
-    return this.compose(question, asked, gathered, started, performance.now() - retrieveStart, options.onDraft);
+    return this.compose(question, asked, gathered, started, performance.now() - retrieveStart, options);
   }
 
   /** Everything read from the index, from one view, released before composing (and before any
@@ -89,7 +90,7 @@ export class Answerer {
     }
   }
 
-  private async compose(question: string, asked: string, gathered: Awaited<ReturnType<Answerer['gather']>>, started: number, retrieveMs: number, onDraft?: OnText): Promise<Answer> {
+  private async compose(question: string, asked: string, gathered: Awaited<ReturnType<Answerer['gather']>>, started: number, retrieveMs: number, { onDraft, extractive }: { onDraft?: OnText; extractive?: boolean }): Promise<Answer> {
     const { searchQuestion, frame, rewritten, named, search, passages, sources: snapshot } = gathered;
     const listMax = this.options.maxListArticles ?? LISTS.maxArticles;
     const relevant = this.relevantPassages(question, searchQuestion, passages, frame, snapshot);
@@ -104,7 +105,7 @@ export class Answerer {
     const generateStart = performance.now();
     const notices = search.notice ? [search.notice] : [];
     const articles = articlesFor(frame, relevant, snapshot, listMax);
-    if (this.options.llm) {
+    if (this.options.llm && !extractive) {
       try {
         const llmAnswer = await this.answerWithLlm(searchQuestion, frame, llmArticles(frame, relevant, passages, snapshot), relevant, onDraft);
         if (llmAnswer) return { ...base, ...llmAnswer, mode: 'llm', ...(notices.length ? { notice: notices.join('') } : {}), timings: timings(generateStart) };

@@ -148,6 +148,19 @@ test('the model breaking off mid-stream: the drafts give way to the extractive a
   assert.doesNotMatch(answer.message.text, /9999/);
 });
 
+test('an inline query whose LLM answer would come too late for Telegram gets the extractive answer in time', { timeout: 60_000 }, async () => {
+  const asked = llm.requests.length;
+  // Telegram drops an inline answer after about 10 s; this model would take 12.
+  llm.script({ content: '迟到的生成回答[1]', delayMs: 12_000 });
+  const id = telegram.inlineQuery(7010, QUESTIONS[2]);
+  await until('the inline answer', () => telegram.inlineAnswers().some((a) => a.inlineQueryId === id), 30_000);
+  const answer = telegram.inlineAnswers().find((a) => a.inlineQueryId === id)!;
+  assert.equal(llm.requests.length, asked + 1, 'the LLM was asked');
+  const [first] = answer.results;
+  assert.match(first.input_message_content.message_text, /休息室/);
+  assert.doesNotMatch(first.input_message_content.message_text, /迟到/, 'not the late generated answer');
+});
+
 // Last: the emulator loses sendMessageDraft for good.
 test('a Bot API server without drafts: private answers stream by edits instead, learned once; extractive answers are not streamed', { timeout: 90_000 }, async () => {
   telegram.withoutDrafts();

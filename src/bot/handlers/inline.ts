@@ -3,6 +3,7 @@
 // even be in that chat). Inline queries come as the user types, so they are debounced per user
 // (only the latest is answered) and go through the question limit and queue like any question.
 import { Composer, type Context } from 'telegraf';
+import type { Answer } from '../../answer/types.ts';
 import type { InlineQueryResult } from 'telegraf/types';
 import { stripBidi } from '../render.ts';
 import type { BotState } from '../context.ts';
@@ -14,6 +15,9 @@ export const MIN_INLINE_CHARS = 2;
 export const INLINE_DEBOUNCE_MS = 600;
 /** The articles change with each reindex and the answer with nothing else, so a short cache. */
 export const INLINE_CACHE_S = 30;
+/** Telegram drops an inline query's answer after about 10 s (QUERY_ID_INVALID): past this, from
+ * the query's arrival, the LLM is not waited for and the extractive answer (milliseconds) goes. */
+export const INLINE_LLM_DEADLINE_MS = 6_000;
 
 export const PRIVATE_BUTTON = { text: '私聊提问', start_parameter: 'inline' };
 const BUSY_BUTTON = { text: '提问太频繁了，请稍后再试', start_parameter: 'inline' };
@@ -37,6 +41,7 @@ export function inlineComposer(state: BotState, debounceMs = INLINE_DEBOUNCE_MS)
 
   composer.on('inline_query', (ctx) => {
     const { id, from } = ctx.inlineQuery;
+    const deadline = Date.now() + INLINE_LLM_DEADLINE_MS;
     const question = stripBidi(ctx.inlineQuery.query).replace(/\s+/g, ' ').trim();
     const reply: Reply = (results, extra) =>
       void state.outbox.send(from.id, 'inline answer', () => ctx.answerInlineQuery(results, extra), { kind: 'light' });
@@ -48,7 +53,7 @@ export function inlineComposer(state: BotState, debounceMs = INLINE_DEBOUNCE_MS)
     state.tasks.track(new Promise((resolve) => setTimeout(resolve, debounceMs)).then(() => {
       if (latest.get(from.id) !== id) return; // typed on: the newer query gets the answer
       latest.delete(from.id);
-      return answerLatest(state, from.id, question, reply);
+      return answerLatest(state, from.id, question, reply, deadline);
     }));
   });
 
@@ -58,15 +63,35 @@ export function inlineComposer(state: BotState, debounceMs = INLINE_DEBOUNCE_MS)
 type Reply = (results: readonly InlineQueryResult[], extra: ExtraAnswerInlineQuery) => void;
 
 /** The same limit and queue as questions in chats: an inline answer is the same work. */
-async function answerLatest(state: BotState, userId: number, question: string, reply: Reply): Promise<void> {
+async function answerLatest(state: BotState, userId: number, question: string, reply: Reply, deadline: number): Promise<void> {
   const busy = state.closing || (await state.limiter.check(userId, userId)) > 0 || state.tasks.admission(userId) !== 'queued';
   if (busy) return reply([], { ...PERSONAL_NOW, button: BUSY_BUTTON });
   state.tasks.submit(userId, userId, async () => {
     try {
-      reply(inlineResults(question, await state.answerer.answer(question, [])), SHARED);
+      reply(inlineResults(question, await answerBy(state, question, deadline)), SHARED);
     } catch (error) {
       state.logger.warn(`An inline query failed: ${(error as Error).message}`);
       reply([], { ...PERSONAL_NOW, button: FAILED_BUTTON });
     }
   });
+}
+
+/** The answer, or if the LLM has not given it by the deadline, the extractive one (the generated
+ * answer, finished later, is dropped: the query can no longer be answered). */
+async function answerBy(state: BotState, question: string, deadline: number): Promise<Answer> {
+  const generated = state.answerer.answer(question, []);
+  if (state.answerer.mode !== 'llm') return generated;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    const first = await Promise.race([generated, late]);
+    if (first) return first;
+  } finally {
+    clearTimeout(timer);
+  }
+  generated.catch((error: Error) => state.logger.debug(`A late inline LLM answer failed: ${error.message}`));
+  state.logger.info('An inline answer missed its deadline waiting for the LLM: answered extractively');
+  return state.answerer.answer(question, [], { extractive: true });
 }
