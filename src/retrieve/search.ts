@@ -129,14 +129,15 @@ export class Retriever {
     const found: Candidates = { fused: new Map(), similarity: new Map(), keywordMatch: new Map() };
     const { fused, similarity, keywordMatch } = found;
     const dense = o.mode !== 'keyword' && o.queryVector && view.hasVectors;
-    if (dense) {
-      const hits = await view.denseSearch(o.queryVector!, Math.min(o.depth, view.chunkCount));
-      hits.forEach(({ id, score }, rank) => {
-        similarity.set(id, score);
-        fused.set(id, (fused.get(id) ?? 0) + denseWeight / (RRF_K + rank + 1));
-      });
-    }
-    const keywordHits = o.mode === 'dense' ? [] : await view.keywordSearch(question, o.depth);
+    // Both legs at once: PostgreSQL runs them on two connections of one snapshot.
+    const [denseHits, keywordHits] = await Promise.all([
+      dense ? view.denseSearch(o.queryVector!, Math.min(o.depth, view.chunkCount)) : [],
+      o.mode === 'dense' ? [] : view.keywordSearch(question, o.depth),
+    ]);
+    denseHits.forEach(({ id, score }, rank) => {
+      similarity.set(id, score);
+      fused.set(id, (fused.get(id) ?? 0) + denseWeight / (RRF_K + rank + 1));
+    });
     const ideal = o.scorer.idealScore(question, o.latin) || 1;
     keywordHits.forEach(({ id, score }, rank) => {
       keywordMatch.set(id, Math.min(1, score / ideal));

@@ -136,7 +136,7 @@ test('keyword search that scores the rarest terms first still returns the exact 
 });
 
 test('keyword search past its candidate limit returns the best chunks holding the rarest terms, each scored exactly', { timeout: 30_000 }, async () => {
-  const { store } = await freshStore({ keywordCandidateBudget: 1, keywordCandidateLimit: 1 });
+  const { store, url } = await freshStore({ keywordCandidateBudget: 2, keywordCandidateLimit: 2 });
   const pages = [PAGE_A(), PAGE_B(), PAGE_C()];
   for (const p of pages) await store.upsertPage(p);
   const chunks = pages.flatMap((p) => p.chunks);
@@ -149,12 +149,22 @@ test('keyword search past its candidate limit returns the best chunks holding th
   const holdersOf = (t: string) => chunks.filter((c) => tokenize(c.indexText, MODE).includes(t)).map((c) => c.id).sort().join(' ');
   const rarest = new Set(terms.filter((t) => df(t) === fewest).map(holdersOf));
   assert.ok(fewest < exact.size, 'the query must match more chunks than hold its rarest term');
+  assert.equal(fewest, 2, 'the limit (2) must cover the rarest term\'s chunks');
   await withView(store, async (view) => {
     const hits = await view.keywordSearch(query, chunks.length);
     // Only the chunks holding the rarest term were scored, not every chunk that matches.
     assert.ok(rarest.has(hits.map((h) => h.id).sort().join(' ')), `${hits.map((h) => h.id)} hold one rarest term`);
     for (const hit of hits) assert.equal(hit.score.toFixed(9), exact.get(hit.id)!.toFixed(9), hit.id);
     assert.deepEqual(hits.map((h) => h.score), [...hits.map((h) => h.score)].sort((a, b) => b - a));
+  });
+  // Even the rarest term's chunks are more than the limit: only that many of them are scored.
+  const tighter = await PostgresChunkStore.open({ url, identity: IDENTITY, keywordMode: MODE, keywordCandidateBudget: 1, keywordCandidateLimit: 1 });
+  cleanups.push(() => tighter.close());
+  await withView(tighter, async (view) => {
+    const hits = await view.keywordSearch(query, chunks.length);
+    assert.equal(hits.length, 1);
+    assert.ok([...rarest].some((holders) => holders.split(' ').includes(hits[0].id)), `${hits[0].id} holds a rarest term`);
+    assert.equal(hits[0].score.toFixed(9), exact.get(hits[0].id)!.toFixed(9));
   });
 });
 
@@ -252,6 +262,25 @@ test('a view keeps its snapshot while a page is replaced; statistics stay exact 
     assert.equal(view.chunkCount, rest.length);
     await assertKeywordEqual(view, rest);
   });
+});
+
+test('keyword search runs on a second connection in the view\'s snapshot, or on the view\'s own when the pool has none to spare', { timeout: 30_000 }, async () => {
+  const { store, url } = await freshStore();
+  const [a, b] = [PAGE_A(), PAGE_B()];
+  await store.upsertPage(a);
+  const before = await store.view();
+  try {
+    await store.upsertPage(b); // committed after the view's snapshot
+    await assertKeywordEqual(before, a.chunks);
+  } finally {
+    await before.release();
+  }
+  // A pool of one: the view holds it, and the search must not wait for another.
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const single = await PostgresChunkStore.open({ pool, identity: IDENTITY, keywordMode: MODE });
+  cleanups.push(() => pool.end());
+  await withView(single, (view) => assertKeywordEqual(view, [...a.chunks, ...b.chunks]));
+  assert.equal(pool.totalCount, 1);
 });
 
 test('deletePage removes the articles and chunks; pageHashes and status follow; keyword-only pages have no embedding', { timeout: 30_000 }, async () => {
