@@ -4,15 +4,12 @@
 // server-sent events through the real LangChain client. The model's reply carries a sentence the
 // citation check removes (a number no article prints): previews show it, the final never does.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { LLM_FALLBACK_NOTICE } from '../../src/answer/answer.ts';
-import type { RunningBot } from '../../src/bot/run.ts';
 import { STREAM_PACE } from '../../src/bot/stream.ts';
-import { startTestBot } from '../helpers/bot.ts';
-import { testConfig } from '../helpers/config.ts';
-import { seedCorpus } from '../helpers/corpus.ts';
-import { startFakeOpenAI, type ChatRequest } from '../helpers/fake-openai.ts';
-import { BOT_USERNAME, botEnv, startTelegram, type ApiCall, type SentMessage } from '../helpers/telegram.ts';
+import { startLlmBot } from '../helpers/bot.ts';
+import type { ChatRequest } from '../helpers/fake-openai.ts';
+import { BOT_USERNAME, type ApiCall, type SentMessage } from '../helpers/telegram.ts';
 import { validateTelegramHtml } from '../helpers/telegram-html.ts';
 
 const QUESTIONS = ['浏阳大瑶镇有多少家花炮上下游企业？', '邓州市总工会为爱心早餐项目筹资多少钱？', '上海计划建设多少间职工工间休息室？', '深圳诗歌大赛是谁主办的？'];
@@ -28,24 +25,7 @@ function streamingEcho(request: ChatRequest) {
   return { content: `${UNVERIFIED}[1]${first}[1]`, chunkDelayMs: CHUNK_DELAY_MS };
 }
 
-const corpus = seedCorpus();
-const llm = await startFakeOpenAI(streamingEcho);
-const telegram = await startTelegram();
-const config = testConfig({
-  ...corpus.env,
-  ...botEnv(telegram.apiRoot),
-  LLM_BASE_URL: llm.baseUrl,
-  LLM_API_KEY: 'test',
-  LLM_MODEL: 'fake-model',
-  LLM_MAX_RETRIES: '0',
-  RATE_LIMIT_PER_MINUTE: '60',
-});
-const running: RunningBot = await startTestBot(config);
-after(async () => {
-  await running.stop('test end');
-  await telegram.stop();
-  await llm.close();
-});
+const { llm, telegram, running } = await startLlmBot({ reply: streamingEcho, env: { RATE_LIMIT_PER_MINUTE: '60' } });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const callsIn = (chatId: number, method: string) => telegram.calls().filter((c) => c.chatId === String(chatId) && c.method === method);

@@ -4,14 +4,11 @@
 // typing, 查看原文, notices, errors, /help, /new, unknown commands) goes back to that topic, by
 // message_thread_id. The emulator keeps each sendMessage body as sent, so the topic is read there.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import type { RunningBot } from '../../src/bot/run.ts';
+import { test } from 'node:test';
 import { ConversationStore } from '../../src/bot/conversations.ts';
-import { startTestBot } from '../helpers/bot.ts';
-import { testConfig } from '../helpers/config.ts';
-import { seedCorpus } from '../helpers/corpus.ts';
-import { startFakeOpenAI, type ChatRequest } from '../helpers/fake-openai.ts';
-import { BOT_ID, BOT_USERNAME, botEnv, startTelegram, type SentMessage } from '../helpers/telegram.ts';
+import { startLlmBot } from '../helpers/bot.ts';
+import type { ChatRequest } from '../helpers/fake-openai.ts';
+import { BOT_ID, BOT_USERNAME, type SentMessage } from '../helpers/telegram.ts';
 
 const FORUM = -100777;
 const GROUP = -100888; // an ordinary supergroup, no topics
@@ -36,26 +33,7 @@ function echoFirstPassage(request: ChatRequest) {
   return { content: `${/^.*?[。！？]/.exec(passage)?.[0] ?? passage}[1]` };
 }
 
-const corpus = seedCorpus();
-const llm = await startFakeOpenAI(echoFirstPassage);
-const telegram = await startTelegram();
-const config = testConfig({
-  ...corpus.env,
-  ...botEnv(telegram.apiRoot),
-  LLM_BASE_URL: llm.baseUrl,
-  LLM_API_KEY: 'test',
-  LLM_MODEL: 'fake-model',
-  LLM_MAX_RETRIES: '0',
-  MAX_QUESTION_CHARS: '100',
-  RATE_LIMIT_PER_MINUTE: '60',
-  ADMIN_USER_IDS: String(ADMIN),
-});
-const running: RunningBot = await startTestBot(config);
-after(async () => {
-  await running.stop('test end');
-  await telegram.stop();
-  await llm.close();
-});
+const { telegram, running } = await startLlmBot({ reply: echoFirstPassage, env: { MAX_QUESTION_CHARS: '100', RATE_LIMIT_PER_MINUTE: '60', ADMIN_USER_IDS: String(ADMIN) } });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const alice = telegram.client({ userId: ALICE, chatId: FORUM, type: 'supergroup' });

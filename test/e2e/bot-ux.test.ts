@@ -5,14 +5,11 @@
 // question; sources in an expandable blockquote; and the command menu per scope. The
 // acknowledgement's latency is printed as a diagnostic; the assertions are about order.
 import assert from 'node:assert/strict';
-import { after, test, type TestContext } from 'node:test';
-import type { RunningBot } from '../../src/bot/run.ts';
+import { test, type TestContext } from 'node:test';
 import { createLogger } from '../../src/log.ts';
-import { startTestBot } from '../helpers/bot.ts';
-import { testConfig } from '../helpers/config.ts';
-import { seedCorpus } from '../helpers/corpus.ts';
-import { startFakeOpenAI, type ChatRequest } from '../helpers/fake-openai.ts';
-import { BOT_ID, BOT_USERNAME, botEnv, startTelegram, type ApiCall } from '../helpers/telegram.ts';
+import { startLlmBot } from '../helpers/bot.ts';
+import type { ChatRequest } from '../helpers/fake-openai.ts';
+import { BOT_ID, BOT_USERNAME, type ApiCall } from '../helpers/telegram.ts';
 import { validateTelegramHtml } from '../helpers/telegram-html.ts';
 
 const ADMINS = [4242, 4343];
@@ -25,25 +22,8 @@ function slowEcho(request: ChatRequest) {
   return { content: `${/^.*?[。！？]/.exec(passage)?.[0] ?? passage}[1]`, delayMs: 500 };
 }
 
-const corpus = seedCorpus();
-const llm = await startFakeOpenAI(slowEcho);
-const telegram = await startTelegram();
 const log: string[] = [];
-const config = testConfig({
-  ...corpus.env,
-  ...botEnv(telegram.apiRoot),
-  ADMIN_USER_IDS: ADMINS.join(','),
-  LLM_BASE_URL: llm.baseUrl,
-  LLM_API_KEY: 'test',
-  LLM_MODEL: 'fake-model',
-  LLM_MAX_RETRIES: '0',
-});
-const running: RunningBot = await startTestBot(config, createLogger('info', (line) => log.push(line)));
-after(async () => {
-  await running.stop('test end');
-  await telegram.stop();
-  await llm.close();
-});
+const { telegram, running } = await startLlmBot({ reply: slowEcho, env: { ADMIN_USER_IDS: ADMINS.join(',') }, logger: createLogger('info', (line) => log.push(line)) });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const callsIn = (chatId: number, method?: string) => telegram.calls().filter((c) => c.chatId === String(chatId) && (!method || c.method === method));

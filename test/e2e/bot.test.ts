@@ -4,14 +4,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
-import type { RunningBot } from '../../src/bot/run.ts';
-import { startTestBot } from '../helpers/bot.ts';
-import { testConfig } from '../helpers/config.ts';
-import { startFakeOpenAI, type ChatRequest } from '../helpers/fake-openai.ts';
-import { BOT_ID, BOT_USERNAME, botEnv, startTelegram, type SentMessage } from '../helpers/telegram.ts';
+import { test } from 'node:test';
+import { startLlmBot } from '../helpers/bot.ts';
+import type { ChatRequest } from '../helpers/fake-openai.ts';
+import { BOT_ID, BOT_USERNAME, type SentMessage } from '../helpers/telegram.ts';
 import { validateTelegramHtml } from '../helpers/telegram-html.ts';
-import { seedCorpus } from '../helpers/corpus.ts';
 import type { IndexService } from '../../src/index/service.ts';
 
 const ADMIN = 4242;
@@ -31,25 +28,12 @@ function echoFirstPassage(request: ChatRequest) {
   return { content: `${sentence}[1]` };
 }
 
-const { corpusDir, env: corpusEnv } = seedCorpus({ '900_hostile.txt': HOSTILE_PAGE });
-const llm = await startFakeOpenAI(echoFirstPassage);
-const telegram = await startTelegram();
-const config = testConfig({
-  ...corpusEnv,
-  ...botEnv(telegram.apiRoot),
-  ADMIN_USER_IDS: String(ADMIN),
-  LLM_BASE_URL: llm.baseUrl,
-  LLM_API_KEY: 'test',
-  LLM_MODEL: 'fake-model',
-  LLM_MAX_RETRIES: '0',
-  MAX_QUESTION_CHARS: '200',
+const { corpus, llm, telegram, running } = await startLlmBot({
+  reply: echoFirstPassage,
+  pages: { '900_hostile.txt': HOSTILE_PAGE },
+  env: { ADMIN_USER_IDS: String(ADMIN), MAX_QUESTION_CHARS: '200' },
 });
-const running: RunningBot = await startTestBot(config);
-after(async () => {
-  await running.stop('test end');
-  await telegram.stop();
-  await llm.close();
-});
+const { corpusDir } = corpus;
 
 const isAnswer = (m: SentMessage) => m.message.parse_mode === 'HTML';
 const visible = (m: SentMessage) => m.message.text.replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
